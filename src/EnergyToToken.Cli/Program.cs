@@ -1,0 +1,3 @@
+using EnergyToToken.Cli;
+
+return Cli.CreateRoot().Parse(args).Invoke();
