@@ -1,1 +1,0 @@
-namespace EnergyToToken.Tests; public class T { [Fact] public void A() => Assert.True(true); }
