@@ -10,9 +10,6 @@ public readonly record struct Elasticity(double Up, double Down)
 
     public static Elasticity Of(double both) => new(both, both);
 
-    /// <summary>Gets whether both sides agree (the function is differentiable in this input here).</summary>
-    public bool IsTwoSided => Up == Down;
-
     /// <summary>
     /// The elasticity of <c>min(a, b)</c> from those of its arms. Away from a tie it is the lower arm's; at a tie a rise
     /// moves the minimum at the slower arm's rate and a fall at the faster arm's.
