@@ -39,10 +39,7 @@ public static class ProductionModel
     {
         var compute = ComputeSeries(inputs, convention);
         var itPower = ItPowerSeries(inputs);
-        var breaks = new SortedSet<double> { fromSeconds, toSeconds };
-        foreach (var series in AllSeries(inputs))
-            breaks.UnionWith(series.Breaks(fromSeconds, toSeconds));
-
+        var breaks = SplitPoints(inputs, fromSeconds, toSeconds);
         var segments = new List<ProductionSegment>(breaks.Count - 1);
         var start = fromSeconds;
         foreach (var end in breaks.Skip(1))
@@ -224,11 +221,18 @@ public static class ProductionModel
         if (inputs.Pue is { } pue) yield return pue;
     }
 
+    /// <summary>The window's ends and every step of every input inside it, in order: each gap has constant inputs.</summary>
+    private static SortedSet<double> SplitPoints(ProductionInputs inputs, double fromSeconds, double toSeconds)
+    {
+        var breaks = new SortedSet<double> { fromSeconds, toSeconds };
+        foreach (var series in AllSeries(inputs)) breaks.UnionWith(series.Breaks(fromSeconds, toSeconds));
+        return breaks;
+    }
+
     private static double MeanOver(ProductionInputs inputs, Func<double, double> value)
     {
         var horizon = inputs.HorizonSeconds;
-        var breaks = new SortedSet<double> { 0, horizon };
-        foreach (var series in AllSeries(inputs)) breaks.UnionWith(series.Breaks(0, horizon));
+        var breaks = SplitPoints(inputs, 0, horizon);
         double sum = 0, start = 0;
         foreach (var end in breaks.Skip(1))
         {
