@@ -1,0 +1,126 @@
+namespace EnergyToToken.Metering;
+
+/// <summary>How a channel's energy was obtained.</summary>
+public enum EnergyMethod
+{
+    /// <summary>Difference of a cumulative counter, interpolated between its updates.</summary>
+    Counter,
+
+    /// <summary>Trapezoid integral of timestamped power readings (no counter exists).</summary>
+    PowerIntegral,
+
+    /// <summary>Not measured: a model's estimate (the CPU model).</summary>
+    Modeled,
+}
+
+/// <summary>
+/// The energy of one channel over one window, with an error bound and everything a reader must know to trust it.
+/// </summary>
+/// <param name="UncertaintyJoules">
+/// A bound, not a standard deviation: counter resolution at both ends, the timing of the counter's updates at both ends,
+/// reset bridges; or for power, resolution × duration, half the left/right Riemann-sum spread and gaps × half the
+/// observed power range (docs/meters.md, "Energy between two instants").
+/// </param>
+/// <param name="Updates">Counter updates (or power readings) inside the window.</param>
+/// <param name="CrossCheck">Where a counter and power both exist: (power integral − counter) / counter; null otherwise.</param>
+public sealed record ChannelEnergy(
+    string Channel,
+    MeterScope Scope,
+    EnergyMethod Method,
+    double FromSeconds,
+    double ToSeconds,
+    double Joules,
+    double UncertaintyJoules,
+    int Updates,
+    double? CrossCheck,
+    IReadOnlyList<string> Flags)
+{
+    public double DurationSeconds => ToSeconds - FromSeconds;
+
+    public double MeanWatts => DurationSeconds > 0 ? Joules / DurationSeconds : double.NaN;
+}
+
+/// <summary>Turns a channel's track into the energy between two instants.</summary>
+internal static class EnergyWindow
+{
+    /// <summary>Windows shorter than this many update periods carry large error and say so (measurement.md §3.2).</summary>
+    public const int MinimumUpdates = 10;
+
+    public static ChannelEnergy Integrate(ChannelTrack track, double from, double to)
+    {
+        var channel = track.Channel;
+        var flags = new List<string>();
+        var period = track.UpdatePeriod?.TotalSeconds ?? channel.NominalUpdatePeriod.TotalSeconds;
+        var interval = track.SamplingInterval.TotalSeconds;
+        var duration = to - from;
+
+        var power = channel.HasPower
+            ? EnergyCurve.FromPower(track.At, track.Watts, channel.Kind == ReadingKind.AveragedPower ? channel.AveragingWindow.TotalSeconds / 2 : 0)
+            : null;
+        var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, period) : null;
+        var curve = counter ?? power!;
+        if (curve.Knots == 0)
+        {
+            flags.Add("no good reading in the run: energy unknown");
+            return new ChannelEnergy(channel.Id, channel.Scope, Method(channel), from, to, double.NaN, double.NaN, 0, null, flags);
+        }
+
+        if (from < curve.Start - interval) flags.Add($"window starts {curve.Start - from:0.###} s before the first reading");
+        if (to > curve.End + Math.Max(interval, period)) flags.Add($"window ends {to - curve.End:0.###} s after the last reading");
+
+        var joules = curve.Between(from, to);
+        var updates = curve.KnotsIn(from, to);
+        double uncertainty;
+        if (counter is not null)
+        {
+            // The counter's knots are placed to within half the smaller of the sampling interval and the update period.
+            var timing = Math.Min(interval, period) / 2;
+            var watts = duration > 0 ? joules / duration : 0;
+            uncertainty = 2 * channel.EnergyResolutionJoules + 2 * timing * watts;
+            foreach (var e in track.Events)
+            {
+                if (e.Kind == MeterEventKind.Reset && e.To > from && e.From < to) uncertainty += e.EstimatedJoules;
+            }
+        }
+        else
+        {
+            uncertainty = channel.PowerResolutionWatts * duration + curve.TrapezoidSpread(from, to);
+            var (min, max) = Range(curve.Powers);
+            foreach (var e in track.Events)
+            {
+                if (e.Kind != MeterEventKind.Gap) continue;
+                var overlap = Math.Min(e.To, to) - Math.Max(e.From, from);
+                if (overlap > 0) uncertainty += overlap * (max - min) / 2;
+            }
+        }
+        if (channel.Kind == ReadingKind.AveragedPower && counter is null)
+            flags.Add($"power is a {channel.AveragingWindow.TotalSeconds:0.###} s average, shifted back by half its window");
+        if (duration < MinimumUpdates * period)
+            flags.Add($"window is {duration:0.###} s, shorter than {MinimumUpdates} update periods ({MinimumUpdates} × {period:0.###} s): expect large error");
+        foreach (var kind in new[] { MeterEventKind.Gap, MeterEventKind.Wrap, MeterEventKind.Reset, MeterEventKind.Stale, MeterEventKind.ReadError, MeterEventKind.Lost })
+        {
+            var n = track.Events.Count(e => e.Kind == kind && e.To >= from && e.From <= to);
+            if (n > 0) flags.Add($"{n} {kind.ToString().ToLowerInvariant()} event{(n == 1 ? "" : "s")} in the window");
+        }
+        if (channel.Modeled) flags.Add("modeled, not measured");
+
+        double? crossCheck = null;
+        if (counter is not null && power is { Knots: > 1 } && joules > 0)
+            crossCheck = (power.Between(from, to) - joules) / joules;
+        return new ChannelEnergy(channel.Id, channel.Scope, Method(channel), from, to, joules, uncertainty, updates, crossCheck, flags);
+    }
+
+    private static EnergyMethod Method(MeterChannel channel) =>
+        channel.Modeled ? EnergyMethod.Modeled : channel.HasEnergy ? EnergyMethod.Counter : EnergyMethod.PowerIntegral;
+
+    private static (double Min, double Max) Range(ReadOnlySpan<double> values)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var v in values)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        return values.IsEmpty ? (0, 0) : (min, max);
+    }
+}

@@ -1,0 +1,123 @@
+namespace EnergyToToken.Metering;
+
+/// <summary>
+/// Cumulative energy E(t) of one channel as a function of time (seconds from the run's origin), from which the energy
+/// between any two instants is E(t₁) − E(t₀): additive at every split point by construction.
+/// </summary>
+/// <remarks>
+/// From a counter, the knots are the instants the counter changed: a change seen at read k happened in (t[k−1], t[k]],
+/// so it is stamped at the midpoint, or no earlier than half an update period before t[k] when we sample slower than the
+/// source updates. E is linear between knots ("interpolated within an update period") and held after the last one.
+/// From power alone, E is the trapezoid integral of the readings, exact inside each interval for a linear power ramp;
+/// averaged power is moved back by half its averaging window first, since it describes the time before the read.
+/// </remarks>
+internal sealed class EnergyCurve
+{
+    private readonly double[] _t;
+    private readonly double[] _e;
+    private readonly double[]? _p;
+
+    private EnergyCurve(double[] t, double[] e, double[]? p)
+    {
+        _t = t;
+        _e = e;
+        _p = p;
+    }
+
+    public int Knots => _t.Length;
+
+    public double Start => _t.Length == 0 ? double.NaN : _t[0];
+
+    public double End => _t.Length == 0 ? double.NaN : _t[^1];
+
+    public ReadOnlySpan<double> Times => _t;
+
+    /// <summary>Power at the knots (power curves only).</summary>
+    public ReadOnlySpan<double> Powers => _p;
+
+    public bool IsCounter => _p is null;
+
+    public static EnergyCurve FromCounter(ReadOnlySpan<double> seconds, ReadOnlySpan<double> energy, ReadOnlySpan<bool> changed, double updatePeriodSeconds)
+    {
+        var t = new List<double>();
+        var e = new List<double>();
+        for (var i = 0; i < seconds.Length; i++)
+        {
+            if (double.IsNaN(energy[i])) continue;
+            if (t.Count == 0)
+            {
+                t.Add(seconds[i]);
+                e.Add(energy[i]);
+                continue;
+            }
+            if (!changed[i]) continue;
+            var previous = seconds[i - 1];
+            var knot = Math.Max((previous + seconds[i]) / 2, seconds[i] - updatePeriodSeconds / 2);
+            knot = Math.Max(knot, t[^1] + 1e-9);
+            t.Add(knot);
+            e.Add(energy[i]);
+        }
+        return new EnergyCurve([.. t], [.. e], null);
+    }
+
+    public static EnergyCurve FromPower(ReadOnlySpan<double> seconds, ReadOnlySpan<double> watts, double shiftSeconds = 0)
+    {
+        var t = new List<double>(seconds.Length);
+        var p = new List<double>(seconds.Length);
+        for (var i = 0; i < seconds.Length; i++)
+        {
+            if (!double.IsFinite(watts[i])) continue;
+            var at = seconds[i] - shiftSeconds;
+            if (t.Count > 0 && at <= t[^1]) continue;
+            t.Add(at);
+            p.Add(watts[i]);
+        }
+        var e = new double[t.Count];
+        for (var i = 1; i < t.Count; i++) e[i] = e[i - 1] + (p[i] + p[i - 1]) / 2 * (t[i] - t[i - 1]);
+        return new EnergyCurve([.. t], e, [.. p]);
+    }
+
+    /// <summary>E(t), clamped to the first and last knot (the caller flags a window that reaches outside).</summary>
+    public double At(double t)
+    {
+        if (_t.Length == 0) return double.NaN;
+        if (t <= _t[0]) return _e[0];
+        if (t >= _t[^1]) return _e[^1];
+        var i = Array.BinarySearch(_t, t);
+        if (i >= 0) return _e[i];
+        i = ~i - 1;
+        var span = _t[i + 1] - _t[i];
+        var dt = t - _t[i];
+        if (_p is null) return _e[i] + (_e[i + 1] - _e[i]) * dt / span;
+        return _e[i] + _p[i] * dt + (_p[i + 1] - _p[i]) * dt * dt / (2 * span);
+    }
+
+    public double Between(double from, double to) => At(to) - At(from);
+
+    /// <summary>Number of knots strictly inside (from, to]: counter updates, or power readings.</summary>
+    public int KnotsIn(double from, double to)
+    {
+        var n = 0;
+        foreach (var t in _t)
+        {
+            if (t > from && t <= to) n++;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Half the difference between the left and right Riemann sums over the window: how much the answer depends on
+    /// what power did between readings (power curves only).
+    /// </summary>
+    public double TrapezoidSpread(double from, double to)
+    {
+        if (_p is null) return 0;
+        var spread = 0.0;
+        for (var i = 1; i < _t.Length; i++)
+        {
+            var overlap = Math.Min(_t[i], to) - Math.Max(_t[i - 1], from);
+            if (overlap > 0) spread += Math.Abs(_p[i] - _p[i - 1]) * overlap / 2;
+        }
+        return spread;
+    }
+}
