@@ -10,6 +10,8 @@ internal static class Cli
     {
         ModelCommand.Create(),
         CatalogCommand.Create(),
+        MetersCommand.Create(),
+        MeasureCommand.Create(),
     };
 }
 
@@ -20,4 +22,7 @@ internal static class ExitCodes
 
     /// <summary>Same as System.CommandLine's parse errors and unhandled exceptions.</summary>
     public const int Failure = 1;
+
+    /// <summary>128 + SIGINT, as System.CommandLine uses: the measurement was cut short and is marked incomplete.</summary>
+    public const int Cancelled = 130;
 }

@@ -13,6 +13,7 @@ public sealed record BoundaryEnergy(
     double Joules,
     double UncertaintyJoules,
     bool Modeled,
+    bool Simulated,
     IReadOnlyList<string> Included,
     IReadOnlyList<string> Excluded);
 
@@ -37,7 +38,7 @@ internal static class Boundary
     {
         var known = channels.Where(c => double.IsFinite(joules(c).Joules)).ToList();
         if (known.Count == 0)
-            return new BoundaryEnergy("nothing measured", MeterScope.Accelerator, double.NaN, double.NaN, false, [], [.. channels.Select(c => $"{c.Id}: no reading")]);
+            return new BoundaryEnergy("nothing measured", MeterScope.Accelerator, double.NaN, double.NaN, false, false, [], [.. channels.Select(c => $"{c.Id}: no reading")]);
         var level = known.Max(c => Level(c.Scope));
         var included = new List<MeterChannel>();
         var excluded = new List<string>();
@@ -66,7 +67,8 @@ internal static class Boundary
             ? string.Join(" + ", scopes.Select(s => $"{included.Count(c => c.Scope == s)} × {Describe(s)}")) + " (components only; the rest of the node is outside)"
             : Describe(scopes[0]);
         if (modeled) text += ", modeled, not measured";
-        return new BoundaryEnergy(text, scopes.MaxBy(Level), total, uncertainty, modeled, [.. included.Select(c => c.Id)], excluded);
+        if (included.Any(c => c.Simulated)) text += ", simulated, not measured";
+        return new BoundaryEnergy(text, scopes.MaxBy(Level), total, uncertainty, modeled, included.Any(c => c.Simulated), [.. included.Select(c => c.Id)], excluded);
     }
 
     public static string Describe(MeterScope scope) => scope switch

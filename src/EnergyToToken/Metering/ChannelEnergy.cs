@@ -55,7 +55,7 @@ internal static class EnergyWindow
         var duration = to - from;
 
         var power = channel.HasPower
-            ? EnergyCurve.FromPower(track.At, track.Watts, channel.Kind == ReadingKind.AveragedPower ? channel.AveragingWindow.TotalSeconds / 2 : 0)
+            ? EnergyCurve.FromPower(track.At, track.Watts, channel.AveragingWindow.TotalSeconds / 2)
             : null;
         var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, period) : null;
         var curve = counter ?? power!;
@@ -93,7 +93,7 @@ internal static class EnergyWindow
                 if (overlap > 0) uncertainty += overlap * (max - min) / 2;
             }
         }
-        if (channel.Kind == ReadingKind.AveragedPower && counter is null)
+        if (channel.AveragingWindow > TimeSpan.Zero && counter is null)
             flags.Add($"power is a {channel.AveragingWindow.TotalSeconds:0.###} s average, shifted back by half its window");
         if (duration < MinimumUpdates * period)
             flags.Add($"window is {duration:0.###} s, shorter than {MinimumUpdates} update periods ({MinimumUpdates} × {period:0.###} s): expect large error");

@@ -35,6 +35,6 @@ public sealed record MeterProbe(string Meter, bool Available, string Reason)
 
     public IReadOnlyList<TelemetryChannel> Telemetry { get; init; } = [];
 
-    /// <summary>Update period measured while probing (a few quick reads), when it could be.</summary>
-    public TimeSpan? MeasuredUpdatePeriod { get; init; }
+    /// <summary>Update period per channel id, seconds, measured while probing (fast reads for a moment), where it could be.</summary>
+    public IReadOnlyDictionary<string, double> MeasuredUpdatePeriods { get; init; } = new Dictionary<string, double>();
 }

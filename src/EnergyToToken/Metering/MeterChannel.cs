@@ -85,6 +85,9 @@ public sealed record MeterChannel(string Id, string Description, MeterScope Scop
     /// <summary>True when the energy is modeled, not measured (the CPU model): every result that uses it says so.</summary>
     public bool Modeled { get; init; }
 
+    /// <summary>True when the readings are simulated (the synthetic meter, the twin's meter): results say so.</summary>
+    public bool Simulated { get; init; }
+
     /// <summary>Known limits of this channel, for the report (MIG not per instance, a 25 % duty-cycle sensor, ...).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 }

@@ -95,6 +95,7 @@ public sealed class SyntheticMeter : IPowerMeter
                 NominalUpdatePeriod = options.UpdatePeriod,
                 AveragingWindow = options.Kind == ReadingKind.AveragedPower ? options.UpdatePeriod : TimeSpan.Zero,
                 DeviceKey = "synthetic:0",
+                Simulated = true,
                 Notes = ["simulated readings from a scripted profile"],
             },
         ];
