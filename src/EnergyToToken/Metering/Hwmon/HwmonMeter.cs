@@ -108,8 +108,8 @@ public sealed partial class HwmonMeter : IPowerMeter
             var status = _files[i].TryRead(out var micro);
             var after = _time.GetTimestamp();
             readings[i] = status != ReadStatus.Ok ? MeterReading.Failed(before, after, status)
-                : Channels[i].HasEnergy ? new MeterReading(before, after, micro * 1e-6, double.NaN, ReadStatus.Ok)
-                : new MeterReading(before, after, double.NaN, micro * 1e-6, ReadStatus.Ok);
+                : Channels[i].HasEnergy ? new MeterReading(before, after, micro / 1e6, double.NaN, ReadStatus.Ok)
+                : new MeterReading(before, after, double.NaN, micro / 1e6, ReadStatus.Ok);
         }
     }
 

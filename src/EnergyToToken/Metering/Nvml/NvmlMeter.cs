@@ -188,7 +188,7 @@ public sealed class NvmlMeter : IPowerMeter
             if (_counter)
             {
                 result = NvmlNative.DeviceGetTotalEnergyConsumption(_device, out var millijoules);
-                if (result == NvmlReturn.Success) joules = millijoules * 1e-3;
+                if (result == NvmlReturn.Success) joules = millijoules / 1e3;
             }
             var watts = double.NaN;
             if (result == NvmlReturn.Success || _counter)
@@ -209,7 +209,7 @@ public sealed class NvmlMeter : IPowerMeter
                     power = NvmlReturn.NotSupported;
                     milliwatts = 0;
                 }
-                if (power == NvmlReturn.Success) watts = milliwatts * 1e-3;
+                if (power == NvmlReturn.Success) watts = milliwatts / 1e3;
                 else if (!_counter) result = power;
                 else if (power == NvmlReturn.GpuIsLost) result = power;
             }
@@ -222,7 +222,7 @@ public sealed class NvmlMeter : IPowerMeter
         public void ReadGauges(Span<double> gauges)
         {
             gauges.Fill(double.NaN);
-            if (NvmlNative.DeviceGetEnforcedPowerLimit(_device, out var limit) == NvmlReturn.Success) gauges[0] = limit * 1e-3;
+            if (NvmlNative.DeviceGetEnforcedPowerLimit(_device, out var limit) == NvmlReturn.Success) gauges[0] = limit / 1e3;
             if (NvmlNative.DeviceGetUtilizationRates(_device, out var utilization) == NvmlReturn.Success)
             {
                 gauges[1] = utilization.Gpu;
@@ -232,7 +232,7 @@ public sealed class NvmlMeter : IPowerMeter
             if (NvmlNative.DeviceGetClockInfo(_device, NvmlNative.ClockMemory, out var memory) == NvmlReturn.Success) gauges[4] = memory;
             if (NvmlNative.DeviceGetTemperature(_device, NvmlNative.TemperatureGpu, out var celsius) == NvmlReturn.Success) gauges[5] = celsius;
             if (NvmlNative.DeviceGetCurrentClocksThrottleReasons(_device, out var reasons) == NvmlReturn.Success) gauges[6] = reasons;
-            if (ReadField(_device, NvmlNative.FieldPowerAverage, out var average) == NvmlReturn.Success) gauges[7] = average * 1e-3;
+            if (ReadField(_device, NvmlNative.FieldPowerAverage, out var average) == NvmlReturn.Success) gauges[7] = average / 1e3;
         }
 
         /// <summary>One NVML field as an unsigned integer (the power fields are milliwatts).</summary>

@@ -66,7 +66,7 @@ public sealed partial class RaplMeter : IPowerMeter
                 continue;
             }
             if (status != ReadStatus.Ok) continue;
-            double? wrap = new SysfsFile(Path.Combine(zone, "max_energy_range_uj")).TryRead(out var range) == ReadStatus.Ok && range > 0 ? range * 1e-6 : null;
+            double? wrap = new SysfsFile(Path.Combine(zone, "max_energy_range_uj")).TryRead(out var range) == ReadStatus.Ok && range > 0 ? range / 1e6 : null;
             var socket = match.Groups["socket"].Value;
             channels.Add(new MeterChannel($"rapl:{name}{(scope == MeterScope.Dram ? "-" + socket : "")}", $"RAPL {name} ({id})", scope.Value, ReadingKind.Counter)
             {
@@ -98,7 +98,7 @@ public sealed partial class RaplMeter : IPowerMeter
             var status = _files[i].TryRead(out var microjoules);
             var after = _time.GetTimestamp();
             readings[i] = status == ReadStatus.Ok
-                ? new MeterReading(before, after, microjoules * 1e-6, double.NaN, ReadStatus.Ok)
+                ? new MeterReading(before, after, microjoules / 1e6, double.NaN, ReadStatus.Ok)
                 : MeterReading.Failed(before, after, status);
         }
     }
