@@ -19,9 +19,9 @@ internal static class MeasureCommand
     {
         var flags = new MeterFlags();
         var meter = new Option<string[]>("--meter", "-m") { Description = "Meters to read, comma-separated or repeated: auto, nvml, amdsmi, rapl, hwmon, cpu-model, synthetic. Default: auto." };
-        var interval = MeterFlags.Duration("--interval", "Sampling interval of local meters. Default: 100ms.", TimeSpan.FromMilliseconds(100));
-        var remoteInterval = MeterFlags.Duration("--remote-interval", "Sampling interval of remote meters. Default: 1s.", TimeSpan.FromSeconds(1));
-        var idle = MeterFlags.Duration("--idle", "Idle baseline measured before and after the command (0 to skip). Default: 5s.", TimeSpan.FromSeconds(5));
+        var interval = MeterFlags.Duration("--interval", "Sampling interval of local meters. Default: 100ms.");
+        var remoteInterval = MeterFlags.Duration("--remote-interval", "Sampling interval of remote meters. Default: 1s.");
+        var idle = MeterFlags.Duration("--idle", "Idle baseline measured before and after the command (0 to skip). Default: 5s.");
         var tokens = new Option<double?>("--tokens") { Description = "Tokens the command produced, for J per token." };
         var tokensFile = new Option<string?>("--tokens-file") { Description = "A file the command writes its token count to, read when it exits." };
         var json = new Option<bool>("--json") { Description = "Print JSON (schema in docs/meters.md) instead of tables." };
@@ -40,15 +40,20 @@ internal static class MeasureCommand
         return command;
     }
 
-    private static int Run(ParseResult parse, MeterFlags flags, Option<string[]> meterOption, Option<TimeSpan> interval, Option<TimeSpan> remoteInterval,
-        Option<TimeSpan> idleOption, Option<double?> tokensOption, Option<string?> tokensFileOption, Option<bool> json, Argument<string[]> commandLine,
+    private static int Run(ParseResult parse, MeterFlags flags, Option<string[]> meterOption, Option<TimeSpan?> interval, Option<TimeSpan?> remoteInterval,
+        Option<TimeSpan?> idleOption, Option<double?> tokensOption, Option<string?> tokensFileOption, Option<bool> json, Argument<string[]> commandLine,
         CancellationToken cancellation)
     {
         IReadOnlyList<IPowerMeter> meters = [];
         try
         {
             var options = flags.Build(parse);
-            var samplerOptions = new SamplerOptions { LocalInterval = parse.GetValue(interval), RemoteInterval = parse.GetValue(remoteInterval) };
+            var samplerOptions = new SamplerOptions();
+            samplerOptions = samplerOptions with
+            {
+                LocalInterval = parse.GetValue(interval) ?? samplerOptions.LocalInterval,
+                RemoteInterval = parse.GetValue(remoteInterval) ?? samplerOptions.RemoteInterval,
+            };
             var problems = samplerOptions.Validate();
             if (problems.Count > 0) return Fail(parse, string.Join(Environment.NewLine, problems));
             var requested = parse.GetValue(meterOption) is { Length: > 0 } names ? names : ["auto"];
@@ -57,7 +62,7 @@ internal static class MeasureCommand
                 parse.InvocationConfiguration.Error.WriteLine($"warning: meter {p.Meter} not used: {p.Reason}");
 
             var argv = parse.GetValue(commandLine)!;
-            var idle = parse.GetValue(idleOption);
+            var idle = parse.GetValue(idleOption) ?? TimeSpan.FromSeconds(5);
             using var sampler = new PowerSampler(meters, samplerOptions, TimeProvider.System);
             sampler.Start();
             (double, double)? idleBefore = null, idleAfter = null;

@@ -59,14 +59,14 @@ internal sealed class MeterFlags
     }
 
     /// <summary>A duration option parsed like every other duration in e2t (100ms, 2s, 1m).</summary>
-    public static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue) => new(name)
+    /// <remarks>Nullable so that an absent flag (take the default) differs from an explicit 0; the default is in the description.</remarks>
+    public static Option<TimeSpan?> Duration(string name, string description) => new(name)
     {
         Description = description,
-        DefaultValueFactory = _ => defaultValue,
         CustomParser = ParseDuration,
     };
 
-    private static TimeSpan ParseDuration(ArgumentResult result)
+    private static TimeSpan? ParseDuration(ArgumentResult result)
     {
         var text = result.Tokens.Single().Value;
         try

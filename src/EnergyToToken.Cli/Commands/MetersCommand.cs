@@ -13,14 +13,14 @@ internal static class MetersCommand
     {
         var flags = new MeterFlags();
         var json = new Option<bool>("--json") { Description = "Print JSON (schema in docs/meters.md) instead of tables." };
-        var probeTime = MeterFlags.Duration("--probe-time", "How long to read available meters every 10 ms to measure their update periods. Default: 1s.", TimeSpan.FromSeconds(1));
+        var probeTime = MeterFlags.Duration("--probe-time", "How long to read available meters every 10 ms to measure their update periods. Default: 1s.");
         Command command = new("meters", "List every power and energy meter e2t knows, whether it is usable here and why, with its channels.") { json, probeTime };
         foreach (var option in flags.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             try
             {
-                var probes = MeterRegistry.ProbeAll(flags.Build(parse), TimeProvider.System, parse.GetValue(probeTime));
+                var probes = MeterRegistry.ProbeAll(flags.Build(parse), TimeProvider.System, parse.GetValue(probeTime) ?? TimeSpan.FromSeconds(1));
                 if (parse.GetValue(json))
                 {
                     parse.InvocationConfiguration.Output.WriteLine(EnergyReport.MetersJson(probes));

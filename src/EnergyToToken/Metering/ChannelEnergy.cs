@@ -76,7 +76,7 @@ internal static class EnergyWindow
             // The counter's knots are placed to within half the smaller of the sampling interval and the update period.
             var timing = Math.Min(interval, period) / 2;
             var watts = duration > 0 ? joules / duration : 0;
-            uncertainty = 2 * channel.EnergyResolutionJoules + 2 * timing * watts;
+            uncertainty = 2 * channel.EnergyResolutionJoules + (2 * timing + counter.EndTiming(from) + counter.EndTiming(to)) * watts;
             foreach (var e in track.Events)
             {
                 if (e.Kind == MeterEventKind.Reset && e.To > from && e.From < to) uncertainty += e.EstimatedJoules;

@@ -16,13 +16,22 @@ internal sealed class EnergyCurve
     private readonly double[] _t;
     private readonly double[] _e;
     private readonly double[]? _p;
+    private readonly double _reach;
 
-    private EnergyCurve(double[] t, double[] e, double[]? p)
+    private EnergyCurve(double[] t, double[] e, double[]? p, double reach = 0, double firmStart = double.NaN)
     {
         _t = t;
         _e = e;
         _p = p;
+        _reach = reach;
+        FirmStart = double.IsNaN(firmStart) ? Start : firmStart;
     }
+
+    /// <summary>
+    /// From here on the knots are timed by observed changes; before it, by the first reading's expected age, which
+    /// is uncertain by up to half an update period.
+    /// </summary>
+    public double FirmStart { get; }
 
     public int Knots => _t.Length;
 
@@ -46,7 +55,8 @@ internal sealed class EnergyCurve
             if (double.IsNaN(energy[i])) continue;
             if (t.Count == 0)
             {
-                t.Add(seconds[i]);
+                // The first value was last updated at an unknown phase within the period: on average half a period ago.
+                t.Add(seconds[i] - updatePeriodSeconds / 2);
                 e.Add(energy[i]);
                 continue;
             }
@@ -57,7 +67,7 @@ internal sealed class EnergyCurve
             t.Add(knot);
             e.Add(energy[i]);
         }
-        return new EnergyCurve([.. t], [.. e], null);
+        return new EnergyCurve([.. t], [.. e], null, updatePeriodSeconds, t.Count > 1 ? t[1] : double.NaN);
     }
 
     public static EnergyCurve FromPower(ReadOnlySpan<double> seconds, ReadOnlySpan<double> watts, double shiftSeconds = 0)
@@ -77,12 +87,23 @@ internal sealed class EnergyCurve
         return new EnergyCurve([.. t], e, [.. p]);
     }
 
-    /// <summary>E(t), clamped to the first and last knot (the caller flags a window that reaches outside).</summary>
+    /// <summary>
+    /// E(t). A counter's curve is extended past its end knots along the end segments' slopes for up to one update
+    /// period (energy the counter has not published yet); beyond that, and for power curves, E is held.
+    /// </summary>
     public double At(double t)
     {
         if (_t.Length == 0) return double.NaN;
-        if (t <= _t[0]) return _e[0];
-        if (t >= _t[^1]) return _e[^1];
+        if (t <= _t[0])
+        {
+            if (_p is not null || _t.Length < 2) return _e[0];
+            return _e[0] - Slope(0) * Math.Min(_t[0] - t, _reach);
+        }
+        if (t >= _t[^1])
+        {
+            if (_p is not null || _t.Length < 2) return _e[^1];
+            return _e[^1] + Slope(_t.Length - 2) * Math.Min(t - _t[^1], _reach);
+        }
         var i = Array.BinarySearch(_t, t);
         if (i >= 0) return _e[i];
         i = ~i - 1;
@@ -93,6 +114,21 @@ internal sealed class EnergyCurve
     }
 
     public double Between(double from, double to) => At(to) - At(from);
+
+    /// <summary>
+    /// Extra timing uncertainty, seconds, of E at <paramref name="t"/> beyond the knots' own: half a period before
+    /// <see cref="FirmStart"/>, and the extrapolated distance past either end knot.
+    /// </summary>
+    public double EndTiming(double t)
+    {
+        if (_t.Length == 0) return 0;
+        var extra = t < FirmStart ? _reach / 2 : 0;
+        if (t > _t[^1]) extra += Math.Min(t - _t[^1], _reach);
+        if (t < _t[0]) extra += Math.Min(_t[0] - t, _reach);
+        return extra;
+    }
+
+    private double Slope(int i) => _t[i + 1] > _t[i] ? (_e[i + 1] - _e[i]) / (_t[i + 1] - _t[i]) : 0;
 
     /// <summary>Number of knots strictly inside (from, to]: counter updates, or power readings.</summary>
     public int KnotsIn(double from, double to)

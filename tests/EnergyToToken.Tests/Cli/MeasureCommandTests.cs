@@ -1,0 +1,143 @@
+using System.Text.Json;
+using EnergyToToken.Tests.Metering;
+using static EnergyToToken.Tests.Cli.ModelCommandTests;
+
+namespace EnergyToToken.Tests.Cli;
+
+/// <summary><c>e2t measure</c> and <c>e2t meters</c> through System.CommandLine's seam, with real processes and the synthetic meter on the real clock.</summary>
+[Collection("native meters")]
+public class MeasureCommandTests
+{
+    [Fact]
+    public void Measure_returns_the_commands_exit_code_and_reports_simulated_energy()
+    {
+        var (code, output, error) = Run("measure", "--meter", "synthetic", "--synthetic", "200W:10s", "--idle", "0", "--interval", "20ms", "--json", "--", "sh", "-c", "sleep 0.5; exit 3");
+        Assert.True(code == 3, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("e2t.measure", root.GetProperty("kind").GetString());
+        Assert.Equal(3, root.GetProperty("exitCode").GetInt32());
+        Assert.True(root.GetProperty("complete").GetBoolean());
+        var total = root.GetProperty("total");
+        Assert.Equal("simulated", total.GetProperty("accounting").GetString());
+        Assert.Contains("simulated, not measured", total.GetProperty("boundary").GetString(), StringComparison.Ordinal);
+        var seconds = root.GetProperty("durationSeconds").GetDouble();
+        Assert.Equal(200 * seconds, total.GetProperty("grossJoules").GetDouble(), total.GetProperty("uncertaintyJoules").GetDouble() + 1e-6);
+        Assert.Equal(JsonValueKind.Null, total.GetProperty("staticJoules").ValueKind);
+    }
+
+    [Fact]
+    public void Idle_baseline_gives_static_and_dynamic_energy_and_tokens_give_joules_per_token()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"e2t-tokens-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, output, error) = Run("measure", "--meter", "synthetic", "--synthetic", "150W:60s", "--idle", "1s", "--interval", "10ms",
+                "--tokens-file", file, "--json", "--", "sh", "-c", $"sleep 0.6; echo 42 > {file}");
+            Assert.True(code == 0, error);
+            using var json = JsonDocument.Parse(output);
+            var total = json.RootElement.GetProperty("total");
+            var gross = total.GetProperty("grossJoules").GetDouble();
+            Assert.Equal(42, total.GetProperty("tokens").GetDouble());
+            Assert.Equal(gross / 42, total.GetProperty("grossJoulesPerToken").GetDouble(), 9);
+            // Constant power: the command draws nothing above idle, to within the measurement's own bound.
+            Assert.Equal(0, total.GetProperty("dynamicJoules").GetDouble(), total.GetProperty("uncertaintyJoules").GetDouble() * 2);
+            var channel = json.RootElement.GetProperty("channels")[0];
+            // Idle windows of 10 update periods: within a few percent.
+            Assert.Equal(150, channel.GetProperty("idleWattsBefore").GetDouble(), 6.0);
+            Assert.Equal(150, channel.GetProperty("idleWattsAfter").GetDouble(), 6.0);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Table_output_names_the_boundary_and_the_total()
+    {
+        var (code, output, _) = Run("measure", "--meter", "synthetic", "--idle", "0", "--tokens", "10", "--", "true");
+        Assert.Equal(0, code);
+        Assert.Contains("boundary: 1 × accelerator (components only; the rest of the node is outside), simulated, not measured", output, StringComparison.Ordinal);
+        Assert.Contains("total gross:", output, StringComparison.Ordinal);
+        Assert.Contains("J/token", output, StringComparison.Ordinal);
+        Assert.Contains("no idle baseline", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_token_file_that_holds_no_number_fails_clearly_and_keeps_the_energy()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"e2t-tokens-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, output, error) = Run("measure", "--meter", "synthetic", "--idle", "0", "--tokens-file", file, "--json", "--", "sh", "-c", $"echo lots > {file}");
+            Assert.Equal(1, code);
+            Assert.Contains("holds 'lots', not a token count", error, StringComparison.Ordinal);
+            Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("total").GetProperty("grossJoules").GetDouble() >= 0);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("Unknown meter 'gpu'. Valid meters: auto, nvml", "--meter", "gpu")]
+    [InlineData("'5x' is not a duration", "--interval", "5x")]
+    [InlineData("--idle: '-1s' is not a duration", "--idle", "-1s")]
+    [InlineData("The local sampling interval must be between 1 ms and 10 min", "--interval", "0")]
+    [InlineData("--tokens must be a count of at least 0", "--tokens", "-5")]
+    [InlineData("WATTS:DURATION", "--synthetic", "fast")]
+    [InlineData("--hwmon-scope 'amdgpu' is not NAME=SCOPE", "--hwmon-scope", "amdgpu")]
+    public void Bad_input_gets_one_clear_message_and_exit_code_1(string message, string flag, string value)
+    {
+        var (code, _, error) = Run("measure", "--meter", "synthetic", flag, value, "--", "true");
+        Assert.Equal(1, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_command_that_does_not_exist_is_named()
+    {
+        var (code, _, error) = Run("measure", "--meter", "synthetic", "--idle", "0", "--", "/no/such/command");
+        Assert.Equal(1, code);
+        Assert.Contains("Cannot start '/no/such/command'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_available_meter_is_explained_with_what_was_probed_and_the_command_is_not_run()
+    {
+        using var tree = new SysfsTree();
+        var marker = Path.Combine(tree.Root, "ran");
+        var saved = Environment.GetEnvironmentVariable("E2T_SYSFS_ROOT");
+        Environment.SetEnvironmentVariable("E2T_SYSFS_ROOT", tree.Root);
+        try
+        {
+            var (code, _, error) = Run("measure", "--meter", "rapl,hwmon", "--", "touch", marker);
+            Assert.Equal(1, code);
+            Assert.Contains("No power meter is available.", error, StringComparison.Ordinal);
+            Assert.Contains("rapl: RAPL:", error, StringComparison.Ordinal);
+            Assert.Contains("--meter synthetic", error, StringComparison.Ordinal);
+            Assert.False(File.Exists(marker));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("E2T_SYSFS_ROOT", saved);
+        }
+    }
+
+    [Fact]
+    public void Meters_lists_every_meter_with_why_and_measures_the_synthetic_update_period()
+    {
+        var (code, output, error) = Run("meters", "--json", "--probe-time", "600ms");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var meters = json.RootElement.GetProperty("meters").EnumerateArray().ToDictionary(m => m.GetProperty("meter").GetString()!);
+        Assert.Equal(["nvml", "amdsmi", "rapl", "hwmon", "cpu-model", "synthetic"], meters.Keys.Take(6));
+        Assert.All(meters.Values, m => Assert.False(string.IsNullOrEmpty(m.GetProperty("reason").GetString())));
+        var synthetic = meters["synthetic"].GetProperty("channels")[0];
+        Assert.Equal(0.1, synthetic.GetProperty("measuredUpdatePeriodSeconds").GetDouble(), 0.02);
+        Assert.True(synthetic.GetProperty("simulated").GetBoolean());
+    }
+}
