@@ -217,8 +217,12 @@ public sealed class IpmiMeter : IPowerMeter
         using (process)
         {
             process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
+            // Plain threads, not the thread pool: a busy pool must not make a finished ipmitool look silent.
+            string stdout = "", stderr = "";
+            var readOut = new Thread(() => stdout = process.StandardOutput.ReadToEnd()) { IsBackground = true, Name = "e2t ipmitool stdout" };
+            var readErr = new Thread(() => stderr = process.StandardError.ReadToEnd()) { IsBackground = true, Name = "e2t ipmitool stderr" };
+            readOut.Start();
+            readErr.Start();
             if (!process.WaitForExit(options.Timeout))
             {
                 try
@@ -233,10 +237,10 @@ public sealed class IpmiMeter : IPowerMeter
                 return new ProcessRun(-1, "", "", true, false);
             }
             // Exited; the pipes close with it (a grandchild that keeps them open is cut off by the same timeout).
-            Task.WaitAll([stdout, stderr], options.Timeout);
-            return new ProcessRun(process.ExitCode,
-                stdout.IsCompletedSuccessfully ? stdout.Result : "",
-                stderr.IsCompletedSuccessfully ? stderr.Result : "", false, false);
+            var joined = readOut.Join(options.Timeout) & readErr.Join(options.Timeout);
+            return joined
+                ? new ProcessRun(process.ExitCode, stdout, stderr, false, false)
+                : new ProcessRun(-1, "", "", true, false);
         }
     }
 }
