@@ -18,7 +18,7 @@ internal static class MeasureCommand
     public static Command Create()
     {
         var flags = new MeterFlags();
-        var meter = new Option<string[]>("--meter", "-m") { Description = "Meters to read, comma-separated or repeated: auto, nvml, amdsmi, rapl, hwmon, cpu-model, synthetic. Default: auto." };
+        var meter = new Option<string[]>("--meter", "-m") { Description = "Meters to read, comma-separated or repeated: auto, nvml, amdsmi, rapl, hwmon, ipmi, redfish, prometheus, replay, cpu-model, synthetic. Default: auto." };
         var interval = MeterFlags.Duration("--interval", "Sampling interval of local meters. Default: 100ms.");
         var remoteInterval = MeterFlags.Duration("--remote-interval", "Sampling interval of remote meters. Default: 1s.");
         var idle = MeterFlags.Duration("--idle", "Idle baseline measured before and after the command (0 to skip). Default: 5s.");

@@ -3,6 +3,10 @@ using System.CommandLine.Parsing;
 using EnergyToToken.Metering;
 using EnergyToToken.Metering.CpuModel;
 using EnergyToToken.Metering.Hwmon;
+using EnergyToToken.Metering.Ipmi;
+using EnergyToToken.Metering.Prometheus;
+using EnergyToToken.Metering.Redfish;
+using EnergyToToken.Metering.Replay;
 using EnergyToToken.Metering.Synthetic;
 using EnergyToToken.Scenarios;
 
@@ -21,7 +25,41 @@ internal sealed class MeterFlags
 
     public Option<string[]> HwmonScope { get; } = new("--hwmon-scope") { Description = "Scope of a hwmon driver, NAME=SCOPE (Accelerator, CpuPackage, Dram, NodeDc, NodeAc, Rack, Facility). Repeatable." };
 
-    public IEnumerable<Option> All => [CpuTdp, AllowModeled, Synthetic, SyntheticKind, HwmonScope];
+    public Option<string> IpmiArgs { get; } = new("--ipmi-args") { Description = "Arguments for ipmitool before 'dcmi power reading', e.g. \"-I lanplus -H bmc -U admin -E\" (password in IPMI_PASSWORD). Puts ipmi in auto." };
+
+    public Option<string> IpmiCommand { get; } = new("--ipmi-command") { Description = "The ipmitool executable. Default: ipmitool." };
+
+    public Option<Uri> Redfish { get; } = new("--redfish") { Description = "Redfish service root of a BMC or PDU, e.g. https://bmc. Puts redfish in auto.", CustomParser = AbsoluteUri };
+
+    public Option<string> RedfishUser { get; } = new("--redfish-user") { Description = "Redfish basic-auth user; the password is read from E2T_REDFISH_PASSWORD." };
+
+    public Option<string> RedfishChassis { get; } = new("--redfish-chassis") { Description = "Chassis id to read. Default: the first chassis that reports power." };
+
+    public Option<bool> Insecure { get; } = new("--insecure") { Description = "Accept any TLS certificate from the Redfish service (self-signed BMCs)." };
+
+    public Option<Uri> Prometheus { get; } = new("--prometheus") { Description = "A Prometheus text-format endpoint, e.g. a DCGM exporter at http://host:9400/metrics. Puts prometheus in auto.", CustomParser = AbsoluteUri };
+
+    public Option<string> PrometheusSelector { get; } = new("--prometheus-selector") { Description = "Exact label matches, e.g. instance=\"node1\",job=\"dcgm\"." };
+
+    public Option<string> PrometheusEnergyMetric { get; } = new("--prometheus-energy-metric") { Description = "Energy counter series. Default: DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ)." };
+
+    public Option<double?> PrometheusEnergyScale { get; } = new("--prometheus-energy-scale") { Description = "Joules per unit of the energy series. Default: 0.001 (mJ)." };
+
+    public Option<string> PrometheusPowerMetric { get; } = new("--prometheus-power-metric") { Description = "Power series, W. Default: DCGM_FI_DEV_POWER_USAGE." };
+
+    public Option<MeterScope?> PrometheusScope { get; } = new("--prometheus-scope") { Description = "Scope of the scraped series. Default: Accelerator." };
+
+    public Option<string> Replay { get; } = new("--replay") { Description = "A log to play back: nvidia-smi CSV, DCGM CSV or PDU CSV (docs/meters.md)." };
+
+    public Option<ReplayFormat?> ReplayFormatOption { get; } = new("--replay-format") { Description = "Format of the --replay file. Default: detected from its header." };
+
+    public Option<bool> ReplayLoop { get; } = new("--replay-loop") { Description = "Start the --replay log again when it ends." };
+
+    public IEnumerable<Option> All =>
+    [
+        CpuTdp, AllowModeled, Synthetic, SyntheticKind, HwmonScope, IpmiArgs, IpmiCommand, Redfish, RedfishUser, RedfishChassis, Insecure,
+        Prometheus, PrometheusSelector, PrometheusEnergyMetric, PrometheusEnergyScale, PrometheusPowerMetric, PrometheusScope, Replay, ReplayFormatOption, ReplayLoop,
+    ];
 
     /// <summary>Builds the options, throwing one <see cref="EnergyToTokenException"/> that lists every problem.</summary>
     public MeterOptions Build(ParseResult parse)
@@ -54,8 +92,47 @@ internal sealed class MeterFlags
             else errors.Add($"--hwmon-scope '{pair}' is not NAME=SCOPE; SCOPE is one of {string.Join(", ", Enum.GetNames<MeterScope>())}.");
         }
         options = options with { Hwmon = new HwmonOptions { Scopes = scopes } };
+
+        var ipmi = options.Ipmi;
+        if (parse.GetValue(IpmiArgs) is { } ipmiArgs) ipmi = ipmi with { Arguments = ipmiArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+        if (parse.GetValue(IpmiCommand) is { } ipmiCommand) ipmi = ipmi with { Command = ipmiCommand };
+        errors.AddRange(ipmi.Validate());
+        options = options with { Ipmi = ipmi };
+
+        if (parse.GetValue(Redfish) is { } redfishUrl)
+        {
+            var redfish = new RedfishOptions { BaseUrl = redfishUrl, User = parse.GetValue(RedfishUser), ChassisId = parse.GetValue(RedfishChassis), Insecure = parse.GetValue(Insecure) };
+            errors.AddRange(redfish.Validate());
+            options = options with { Redfish = redfish };
+        }
+        if (parse.GetValue(Prometheus) is { } prometheusUrl)
+        {
+            var prometheus = new PrometheusTextOptions { Url = prometheusUrl };
+            if (parse.GetValue(PrometheusSelector) is { } selector) prometheus = prometheus with { Selector = selector };
+            if (parse.GetValue(PrometheusEnergyMetric) is { } energyMetric) prometheus = prometheus with { EnergyMetric = energyMetric };
+            if (parse.GetValue(PrometheusEnergyScale) is { } energyScale) prometheus = prometheus with { EnergyScale = energyScale };
+            if (parse.GetValue(PrometheusPowerMetric) is { } powerMetric) prometheus = prometheus with { PowerMetric = powerMetric };
+            if (parse.GetValue(PrometheusScope) is { } scope) prometheus = prometheus with { Scope = scope };
+            errors.AddRange(prometheus.Validate());
+            options = options with { Prometheus = prometheus };
+        }
+        if (parse.GetValue(Replay) is { } replayPath)
+        {
+            options = options with
+            {
+                Replay = new ReplayOptions { Path = replayPath, Format = parse.GetValue(ReplayFormatOption) ?? ReplayFormat.Auto, Loop = parse.GetValue(ReplayLoop) },
+            };
+        }
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
         return options;
+    }
+
+    private static Uri? AbsoluteUri(ArgumentResult result)
+    {
+        var text = result.Tokens.Single().Value;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return uri;
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name}: '{text}' is not an absolute http(s) URL, e.g. https://bmc.example or http://127.0.0.1:9400/metrics.");
+        return null;
     }
 
     /// <summary>A duration option parsed like every other duration in e2t (100ms, 2s, 1m).</summary>

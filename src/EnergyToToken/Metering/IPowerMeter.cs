@@ -22,6 +22,9 @@ public interface IPowerMeter : IDisposable
     /// <paramref name="telemetry"/> (NaN where unknown). Local meters do this without allocating.
     /// </summary>
     void Read(Span<MeterReading> readings, Span<double> telemetry);
+
+    /// <summary>Why the last read of <paramref name="channel"/> failed, in words (HTTP 503, ipmitool's stderr); empty when unknown.</summary>
+    string FailureDetail(int channel) => "";
 }
 
 /// <summary>What probing one meter found: usable or not, and why.</summary>

@@ -1,8 +1,12 @@
 using EnergyToToken.Metering.AmdSmi;
 using EnergyToToken.Metering.CpuModel;
 using EnergyToToken.Metering.Hwmon;
+using EnergyToToken.Metering.Ipmi;
 using EnergyToToken.Metering.Nvml;
+using EnergyToToken.Metering.Prometheus;
 using EnergyToToken.Metering.Rapl;
+using EnergyToToken.Metering.Redfish;
+using EnergyToToken.Metering.Replay;
 using EnergyToToken.Metering.Synthetic;
 
 namespace EnergyToToken.Metering;
@@ -22,6 +26,18 @@ public sealed record MeterOptions
 
     public SyntheticOptions Synthetic { get; init; } = new();
 
+    /// <summary>IPMI DCMI through ipmitool. In <c>auto</c> only when arguments (a remote BMC) were given.</summary>
+    public IpmiOptions Ipmi { get; init; } = new();
+
+    /// <summary>Redfish; null until a URL is given.</summary>
+    public RedfishOptions? Redfish { get; init; }
+
+    /// <summary>A Prometheus text-format endpoint (a DCGM exporter); null until a URL is given.</summary>
+    public PrometheusTextOptions? Prometheus { get; init; }
+
+    /// <summary>A log to play back; null until a file is given.</summary>
+    public ReplayOptions? Replay { get; init; }
+
     /// <summary>Allow the CPU model when nothing measured is available. Default: false.</summary>
     public bool AllowModeled { get; init; }
 }
@@ -30,10 +46,20 @@ public sealed record MeterOptions
 public static class MeterRegistry
 {
     /// <summary>The names <c>--meter</c> accepts, besides <c>auto</c>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["nvml", "amdsmi", "rapl", "hwmon", "cpu-model", "synthetic"];
+    public static IReadOnlyList<string> Names { get; } = ["nvml", "amdsmi", "rapl", "hwmon", "ipmi", "redfish", "prometheus", "replay", "cpu-model", "synthetic"];
 
-    /// <summary>What <c>auto</c> tries: every local hardware meter, and remote ones that were configured.</summary>
-    public static IReadOnlyList<string> AutoNames(MeterOptions options) => ["nvml", "amdsmi", "rapl", "hwmon"];
+    /// <summary>
+    /// What <c>auto</c> tries: every local hardware meter, and the remote ones that were configured (IPMI when given
+    /// arguments for a BMC, Redfish and Prometheus when given a URL). Replay, the model and the synthetic meter are
+    /// used only when named.
+    /// </summary>
+    public static IReadOnlyList<string> AutoNames(MeterOptions options) =>
+    [
+        "nvml", "amdsmi", "rapl", "hwmon",
+        .. options.Ipmi.Arguments.Count > 0 ? ["ipmi"] : Array.Empty<string>(),
+        .. options.Redfish is not null ? ["redfish"] : Array.Empty<string>(),
+        .. options.Prometheus is not null ? ["prometheus"] : Array.Empty<string>(),
+    ];
 
     /// <summary>Expands <c>auto</c> and checks every name at once.</summary>
     public static IReadOnlyList<string> Resolve(IReadOnlyList<string> requested, MeterOptions options)
@@ -62,6 +88,10 @@ public static class MeterRegistry
                 "amdsmi" => AmdSmiMeter.Open(options.AmdSmi, time),
                 "rapl" => RaplMeter.Open(options.Rapl, time),
                 "hwmon" => HwmonMeter.Open(options.Hwmon, time),
+                "ipmi" => IpmiMeter.Open(options.Ipmi, time),
+                "redfish" => RedfishMeter.Open(options.Redfish ?? throw NotConfigured("Redfish", "--redfish https://BMC"), time),
+                "prometheus" => PrometheusTextMeter.Open(options.Prometheus ?? throw NotConfigured("Prometheus", "--prometheus http://HOST:9400/metrics"), time),
+                "replay" => ReplayMeter.Open(options.Replay ?? throw NotConfigured("Replay", "--replay FILE"), time),
                 "cpu-model" => CpuModelMeter.Open(options.CpuModel, time),
                 "synthetic" => new SyntheticMeter(options.Synthetic, time),
                 _ => throw new EnergyToTokenException($"Unknown meter '{name}'. Valid meters: {string.Join(", ", Names)}."),
@@ -74,6 +104,9 @@ public static class MeterRegistry
             return (null, new MeterProbe(name, false, e.Message));
         }
     }
+
+    private static EnergyToTokenException NotConfigured(string meter, string flag) =>
+        new($"{meter}: not configured. Pass {flag} to use it.");
 
     /// <summary>
     /// Opens the requested meters. Unavailable ones are reported in the probes; the CPU model is refused beside any

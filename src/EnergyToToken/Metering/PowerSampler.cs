@@ -144,7 +144,12 @@ public sealed class PowerSampler : IDisposable
                 _readings.AsSpan().Fill(MeterReading.Failed(now, now, ReadStatus.Unavailable));
             }
             var wall = Meter.IsRemote ? _time.GetUtcNow().ToUnixTimeMilliseconds() : 0;
-            for (var i = 0; i < Tracks.Length; i++) Tracks[i].Add(_readings[i], wall, failure ?? "");
+            for (var i = 0; i < Tracks.Length; i++)
+            {
+                // Only failed reads ask for the detail, so a healthy sample stays allocation-free.
+                var detail = _readings[i].Status == ReadStatus.Ok ? "" : failure ?? Meter.FailureDetail(i);
+                Tracks[i].Add(_readings[i], wall, detail);
+            }
             if (_gauges.Length > 0 && _readings.Length > 0) Telemetry.Add(_readings[0].After, _gauges);
         }
 

@@ -134,10 +134,47 @@ public class MeasureCommandTests
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         var meters = json.RootElement.GetProperty("meters").EnumerateArray().ToDictionary(m => m.GetProperty("meter").GetString()!);
-        Assert.Equal(["nvml", "amdsmi", "rapl", "hwmon", "cpu-model", "synthetic"], meters.Keys.Take(6));
+        Assert.Equal(["nvml", "amdsmi", "rapl", "hwmon", "ipmi", "redfish", "prometheus", "replay", "cpu-model", "synthetic"], meters.Keys);
+        Assert.Contains("Pass --redfish", meters["redfish"].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.All(meters.Values, m => Assert.False(string.IsNullOrEmpty(m.GetProperty("reason").GetString())));
         var synthetic = meters["synthetic"].GetProperty("channels")[0];
         Assert.Equal(0.1, synthetic.GetProperty("measuredUpdatePeriodSeconds").GetDouble(), 0.02);
         Assert.True(synthetic.GetProperty("simulated").GetBoolean());
+    }
+}
+
+/// <summary><c>e2t measure</c> against a DCGM-style exporter on loopback, whose energy counter grows with real time.</summary>
+[Collection("native meters")]
+public class MeasureRemoteTests
+{
+    [Fact]
+    public void Measure_reads_a_dcgm_exporter_over_http_and_reports_a_node_of_two_gpus()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var server = new LoopbackServer(_ =>
+        {
+            // Two GPUs at 300 W and 100 W, counters in mJ, as DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION reports them.
+            var s = clock.Elapsed.TotalSeconds;
+            var text = string.Join('\n',
+                "# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Total energy consumption since boot (in mJ).",
+                "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter",
+                FormattableString.Invariant($"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{gpu=\"0\",UUID=\"GPU-a\",Hostname=\"n1\"}} {(long)(5e6 + 300_000 * s)}"),
+                FormattableString.Invariant($"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{gpu=\"1\",UUID=\"GPU-b\",Hostname=\"n1\"}} {(long)(7e6 + 100_000 * s)}"),
+                "# TYPE DCGM_FI_DEV_POWER_USAGE gauge",
+                "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",UUID=\"GPU-a\",Hostname=\"n1\"} 300.000",
+                "DCGM_FI_DEV_POWER_USAGE{gpu=\"1\",UUID=\"GPU-b\",Hostname=\"n1\"} 100.000",
+                "");
+            return new LoopbackServer.Answer(200, text, "text/plain; version=0.0.4");
+        });
+        var (code, output, error) = Run("measure", "--meter", "prometheus", "--prometheus", server.At("/metrics").ToString(), "--remote-interval", "50ms",
+            "--idle", "0", "--json", "--", "sleep", "2");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var total = json.RootElement.GetProperty("total");
+        var seconds = json.RootElement.GetProperty("durationSeconds").GetDouble();
+        Assert.Equal(2, total.GetProperty("included").GetArrayLength());
+        Assert.Equal("measured", total.GetProperty("accounting").GetString());
+        Assert.Equal(400 * seconds, total.GetProperty("grossJoules").GetDouble(), Math.Max(total.GetProperty("uncertaintyJoules").GetDouble(), 400 * seconds * 0.05));
+        Assert.True(server.Requests >= 20);
     }
 }

@@ -76,6 +76,8 @@ public sealed class IpmiMeter : IPowerMeter
     /// <summary>Why the last read failed ("" after a good read).</summary>
     public string LastFailure => _lastFailure;
 
+    public string FailureDetail(int channel) => _lastFailure;
+
     /// <summary>Runs ipmitool once.</summary>
     /// <exception cref="EnergyToTokenException">ipmitool is missing, has no BMC or no permission, times out, prints no reading, or the reading is deactivated.</exception>
     public static IpmiMeter Open(IpmiOptions options, TimeProvider time)

@@ -107,6 +107,8 @@ public sealed class PrometheusTextMeter : IPowerMeter
     /// <summary>Why the last read of each channel failed ("" after a good read), for logs and reports.</summary>
     public IReadOnlyList<string> LastFailure => _lastFailure;
 
+    public string FailureDetail(int channel) => _lastFailure[channel];
+
     /// <summary>Scrapes the URL once to discover the devices.</summary>
     /// <exception cref="EnergyToTokenException">Invalid options, the URL does not answer, or no series matches (the message lists what was there).</exception>
     public static PrometheusTextMeter Open(PrometheusTextOptions options, TimeProvider time)

@@ -95,6 +95,8 @@ public sealed class RedfishMeter : IPowerMeter
     /// <summary>Why the last read of each channel failed ("" after a good read).</summary>
     public IReadOnlyList<string> LastFailure => _lastFailure;
 
+    public string FailureDetail(int channel) => _lastFailure[channel];
+
     /// <summary>Finds the chassis and reads each once.</summary>
     /// <exception cref="EnergyToTokenException">Invalid options, no password, the service does not answer or refuses the credentials, or no chassis reports power.</exception>
     public static RedfishMeter Open(RedfishOptions options, TimeProvider time)
