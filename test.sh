@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine and prints a closing line "N passed, N failed".
-# Installs what the tests need first (today: only the .NET SDK, which the machine has; later issues add servers).
+# Installs what the tests need first: gcc (the fake NVML library is built from C) and setpriv (permission tests run
+# the tool as an unprivileged user when the suite runs as root).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -8,6 +9,15 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK is required (dotnet not found on PATH)." >&2
   exit 1
 fi
+
+install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "test.sh: installing $* (Debian packages)" >&2
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+command -v gcc >/dev/null 2>&1 || install gcc libc6-dev
+command -v setpriv >/dev/null 2>&1 || install util-linux
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

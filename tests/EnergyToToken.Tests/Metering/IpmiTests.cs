@@ -129,7 +129,7 @@ public sealed class IpmiTests : IDisposable
         SetOutput("", Fixture("error-permission.txt"), 1);
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.PermissionDenied, readings[0].Status);
-        Assert.Contains("root", meter.LastFailure, StringComparison.Ordinal);
+        Assert.Contains("root", meter.FailureDetail(0), StringComparison.Ordinal);
 
         SetOutput(Fixture("power-reading-deactivated.txt"));
         meter.Read(readings, gauges);
@@ -138,13 +138,13 @@ public sealed class IpmiTests : IDisposable
         SetOutput("garbage\n");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("garbage", meter.LastFailure, StringComparison.Ordinal);
+        Assert.Contains("garbage", meter.FailureDetail(0), StringComparison.Ordinal);
         Assert.All(gauges, g => Assert.True(double.IsNaN(g)));
 
         SetOutput(Fixture("power-reading.txt"));
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Ok, readings[0].Status);
-        Assert.Equal("", meter.LastFailure);
+        Assert.Equal("", meter.FailureDetail(0));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class IpmiTests : IDisposable
         meter.Read(readings, new double[3]);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(6), $"took {watch.Elapsed}");
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("did not finish", meter.LastFailure, StringComparison.Ordinal);
+        Assert.Contains("did not finish", meter.FailureDetail(0), StringComparison.Ordinal);
     }
 
     [Fact]

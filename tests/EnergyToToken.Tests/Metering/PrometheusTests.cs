@@ -107,17 +107,17 @@ public sealed class PrometheusTests
         Assert.All(readings, r => Assert.Equal(ReadStatus.Unavailable, r.Status));
         Assert.All(readings, r => Assert.True(double.IsNaN(r.Joules)));
         Assert.All(gauges, g => Assert.True(double.IsNaN(g)));
-        Assert.Contains("503", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("503", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = _ => new LoopbackServer.Answer(200, "DCGM_FI_DEV_POWER_USAGE{gpu=\"0\" 1", "text/plain");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("malformed", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("malformed", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = _ => new LoopbackServer.Answer(200, Dcgm, "text/plain");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Ok, readings[0].Status);
-        Assert.Equal("", meter.LastFailure[0]);
+        Assert.Equal("", meter.FailureDetail(0));
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class PrometheusTests
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Ok, readings[0].Status);
         Assert.Equal(ReadStatus.Unavailable, readings[1].Status);
-        Assert.Contains("gone", meter.LastFailure[1], StringComparison.Ordinal);
+        Assert.Contains("gone", meter.FailureDetail(1), StringComparison.Ordinal);
         Assert.Equal(61, gauges[1]);
         Assert.True(double.IsNaN(gauges[3]));
     }
@@ -227,6 +227,6 @@ public sealed class PrometheusTests
         meter.Read(readings, new double[4]);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"took {watch.Elapsed}");
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("within 1 s", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("within 1 s", meter.FailureDetail(0), StringComparison.Ordinal);
     }
 }

@@ -174,24 +174,24 @@ public sealed class RedfishTests
         server.Handler = _ => new LoopbackServer.Answer(503, """{"error":"busy"}""");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("503", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("503", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = _ => new LoopbackServer.Answer(200, """{"PowerControl":[{"PowerConsumedWatts":3""");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("not valid JSON", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = _ => new LoopbackServer.Answer(200, """{"PowerControl":[{"PowerConsumedWatts":null}]}""");
         meter.Read(readings, gauges);
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("PowerConsumedWatts is missing or null", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("PowerConsumedWatts is missing or null", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = r => routes(r) with { Delay = TimeSpan.FromSeconds(6) };
         var watch = System.Diagnostics.Stopwatch.StartNew();
         meter.Read(readings, gauges);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"took {watch.Elapsed}");
         Assert.Equal(ReadStatus.Unavailable, readings[0].Status);
-        Assert.Contains("within 1 s", meter.LastFailure[0], StringComparison.Ordinal);
+        Assert.Contains("within 1 s", meter.FailureDetail(0), StringComparison.Ordinal);
 
         server.Handler = routes;
         meter.Read(readings, gauges);

@@ -74,8 +74,6 @@ public sealed class IpmiMeter : IPowerMeter
     public IReadOnlyList<TelemetryChannel> Telemetry { get; }
 
     /// <summary>Why the last read failed ("" after a good read).</summary>
-    public string LastFailure => _lastFailure;
-
     public string FailureDetail(int channel) => _lastFailure;
 
     /// <summary>Runs ipmitool once.</summary>

@@ -104,9 +104,7 @@ public sealed class PrometheusTextMeter : IPowerMeter
 
     public IReadOnlyList<TelemetryChannel> Telemetry { get; }
 
-    /// <summary>Why the last read of each channel failed ("" after a good read), for logs and reports.</summary>
-    public IReadOnlyList<string> LastFailure => _lastFailure;
-
+    /// <summary>Why the last read failed ("" after a good read).</summary>
     public string FailureDetail(int channel) => _lastFailure[channel];
 
     /// <summary>Scrapes the URL once to discover the devices.</summary>

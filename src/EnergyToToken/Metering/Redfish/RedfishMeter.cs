@@ -92,9 +92,7 @@ public sealed class RedfishMeter : IPowerMeter
 
     public IReadOnlyList<TelemetryChannel> Telemetry { get; }
 
-    /// <summary>Why the last read of each channel failed ("" after a good read).</summary>
-    public IReadOnlyList<string> LastFailure => _lastFailure;
-
+    /// <summary>Why the last read failed ("" after a good read).</summary>
     public string FailureDetail(int channel) => _lastFailure[channel];
 
     /// <summary>Finds the chassis and reads each once.</summary>
