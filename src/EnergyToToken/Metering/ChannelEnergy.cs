@@ -54,9 +54,10 @@ internal static class EnergyWindow
         var interval = track.SamplingInterval.TotalSeconds;
         var duration = to - from;
 
-        var power = channel.HasPower
-            ? EnergyCurve.FromPower(track.At, track.Watts, channel.AveragingWindow.TotalSeconds / 2)
-            : null;
+        // A power reading is the source's last update: on average half a nominal update period old, and an average
+        // describes the window before it. Both are undone by moving the readings back.
+        var lag = channel.NominalUpdatePeriod.TotalSeconds / 2 + channel.AveragingWindow.TotalSeconds / 2;
+        var power = channel.HasPower ? EnergyCurve.FromPower(track.At, track.Watts, lag) : null;
         var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, period) : null;
         var curve = counter ?? power!;
         if (curve.Knots == 0)
@@ -76,7 +77,8 @@ internal static class EnergyWindow
             // The counter's knots are placed to within half the smaller of the sampling interval and the update period.
             var timing = Math.Min(interval, period) / 2;
             var watts = duration > 0 ? joules / duration : 0;
-            uncertainty = 2 * channel.EnergyResolutionJoules + (2 * timing + counter.EndTiming(from) + counter.EndTiming(to)) * watts;
+            uncertainty = 2 * channel.EnergyResolutionJoules + (2 * timing + counter.EndTiming(from) + counter.EndTiming(to)) * watts
+                + counter.InterpolationError(from) + counter.InterpolationError(to);
             foreach (var e in track.Events)
             {
                 if (e.Kind == MeterEventKind.Reset && e.To > from && e.From < to) uncertainty += e.EstimatedJoules;
@@ -84,7 +86,9 @@ internal static class EnergyWindow
         }
         else
         {
-            uncertainty = channel.PowerResolutionWatts * duration + curve.TrapezoidSpread(from, to);
+            // Resolution, and what power did between reads; a change is timed no better than an update period (the
+            // lag left after its mean was undone is up to half a period either way).
+            uncertainty = channel.PowerResolutionWatts * duration + curve.TrapezoidSpread(from, to, channel.NominalUpdatePeriod.TotalSeconds);
             var (min, max) = Range(curve.Powers);
             foreach (var e in track.Events)
             {
@@ -94,7 +98,7 @@ internal static class EnergyWindow
             }
         }
         if (channel.AveragingWindow > TimeSpan.Zero && counter is null)
-            flags.Add($"power is a {channel.AveragingWindow.TotalSeconds:0.###} s average, shifted back by half its window");
+            flags.Add($"power is a {channel.AveragingWindow.TotalSeconds:0.###} s average, moved back by half its window");
         if (duration < MinimumUpdates * period)
             flags.Add($"window is {duration:0.###} s, shorter than {MinimumUpdates} update periods ({MinimumUpdates} × {period:0.###} s): expect large error");
         foreach (var kind in new[] { MeterEventKind.Gap, MeterEventKind.Wrap, MeterEventKind.Reset, MeterEventKind.Stale, MeterEventKind.ReadError, MeterEventKind.Lost })

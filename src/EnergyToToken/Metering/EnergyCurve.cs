@@ -70,6 +70,7 @@ internal sealed class EnergyCurve
         return new EnergyCurve([.. t], [.. e], null, updatePeriodSeconds, t.Count > 1 ? t[1] : double.NaN);
     }
 
+    /// <summary>Power readings to energy: every finite reading is a knot, moved back by <paramref name="shiftSeconds"/>.</summary>
     public static EnergyCurve FromPower(ReadOnlySpan<double> seconds, ReadOnlySpan<double> watts, double shiftSeconds = 0)
     {
         var t = new List<double>(seconds.Length);
@@ -128,6 +129,22 @@ internal sealed class EnergyCurve
         return extra;
     }
 
+    /// <summary>
+    /// How far linear interpolation between a counter's knots can be from the true cumulative energy at
+    /// <paramref name="t"/>, J: a power change inside the update interval bends E, and the chord misses the bend by up
+    /// to |ΔP| × span / 4. ΔP is taken from the neighbouring segments' slopes.
+    /// </summary>
+    public double InterpolationError(double t)
+    {
+        if (_p is not null || _t.Length < 3 || t <= _t[0] || t >= _t[^1]) return 0;
+        var i = Array.BinarySearch(_t, t);
+        if (i >= 0) return 0;
+        i = ~i - 1;
+        var before = i > 0 ? Math.Abs(Slope(i) - Slope(i - 1)) : 0;
+        var after = i + 2 < _t.Length ? Math.Abs(Slope(i + 1) - Slope(i)) : 0;
+        return Math.Max(before, after) * (_t[i + 1] - _t[i]) / 4;
+    }
+
     private double Slope(int i) => _t[i + 1] > _t[i] ? (_e[i + 1] - _e[i]) / (_t[i + 1] - _t[i]) : 0;
 
     /// <summary>Number of knots strictly inside (from, to]: counter updates, or power readings.</summary>
@@ -142,17 +159,20 @@ internal sealed class EnergyCurve
     }
 
     /// <summary>
-    /// Half the difference between the left and right Riemann sums over the window: how much the answer depends on
-    /// what power did between readings (power curves only).
+    /// Half the difference between the left and right Riemann sums over the window, with each change of power timed
+    /// no better than <paramref name="updatePeriod"/>: how much the answer depends on when, between readings and
+    /// between the source's updates, power really changed (power curves only).
     /// </summary>
-    public double TrapezoidSpread(double from, double to)
+    public double TrapezoidSpread(double from, double to, double updatePeriod = 0)
     {
         if (_p is null) return 0;
         var spread = 0.0;
         for (var i = 1; i < _t.Length; i++)
         {
+            // A change just outside the window may belong inside it (and the other way round) by up to half a period.
             var overlap = Math.Min(_t[i], to) - Math.Max(_t[i - 1], from);
-            if (overlap > 0) spread += Math.Abs(_p[i] - _p[i - 1]) * overlap / 2;
+            if (overlap > 0 || (updatePeriod > 0 && overlap > -updatePeriod / 2))
+                spread += Math.Abs(_p[i] - _p[i - 1]) * Math.Max(overlap, updatePeriod) / 2;
         }
         return spread;
     }
