@@ -26,6 +26,15 @@ internal static class MeterCommands
             RaplMeter.Open(new RaplOptions { Root = tree.Root }, time),
             HwmonMeter.Open(new HwmonOptions { Root = tree.Root }, time),
         ];
+        // The same process doing nothing for the same time: the baseline the sampler's share is measured against.
+        var idleProcess = Process.GetCurrentProcess();
+        Thread.Sleep(1000);
+        idleProcess.Refresh();
+        var idle0 = idleProcess.TotalProcessorTime;
+        var idleWall = Stopwatch.StartNew();
+        Thread.Sleep(duration);
+        idleProcess.Refresh();
+        var idleShare = (idleProcess.TotalProcessorTime - idle0).TotalSeconds / idleWall.Elapsed.TotalSeconds;
         using var sampler = new PowerSampler(meters, new SamplerOptions { LocalInterval = TimeSpan.FromMilliseconds(10), ExpectedDuration = duration * 1.5 }, time);
         // Warm up (JIT, first allocations), then measure a steady stretch.
         sampler.Start();
@@ -37,16 +46,16 @@ internal static class MeterCommands
         var reads0 = sampler.Tracks.Sum(t => t.Reads);
         var wall = Stopwatch.StartNew();
         Thread.Sleep(duration);
+        var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
         process.Refresh();
         var cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
-        var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
         var reads = sampler.Tracks.Sum(t => t.Reads) - reads0;
         var seconds = wall.Elapsed.TotalSeconds;
         sampler.Stop();
         var lateness = sampler.Lateness;
         var samples = reads / (double)sampler.Tracks.Count;
         Console.WriteLine(FormattableString.Invariant($"sampler at 100 Hz over {meters.Length} meters ({sampler.Tracks.Count} channels), {seconds:0.#} s:"));
-        Console.WriteLine(FormattableString.Invariant($"  process CPU while sampling: {cpu / seconds * 100:0.###} % of one core (the whole process, idle main thread included)"));
+        Console.WriteLine(FormattableString.Invariant($"  process CPU while sampling: {cpu / seconds * 100:0.###} % of one core; the same process idle: {idleShare * 100:0.###} %; sampler: {(cpu / seconds - idleShare) * 100:0.###} %"));
         Console.WriteLine(FormattableString.Invariant($"  reads per channel: {samples:0} ({samples / seconds:0.#} per second)"));
         Console.WriteLine(FormattableString.Invariant($"  allocated while sampling: {bytes} B ({bytes / Math.Max(1, samples):0.##} B per sample round)"));
         Console.WriteLine(FormattableString.Invariant($"  lateness of each read's start: p50 {lateness.P50 * 1e3:0.###} ms, p99 {lateness.P99 * 1e3:0.###} ms, max {lateness.Max * 1e3:0.###} ms"));
