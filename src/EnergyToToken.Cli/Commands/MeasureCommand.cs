@@ -170,15 +170,19 @@ internal static class MeasureCommand
         console.WriteLine($"boundary: {total.Boundary}");
         if (incomplete is not null) console.WriteLine($"INCOMPLETE: {incomplete}");
         var table = new Table().Border(TableBorder.Rounded).Title("Energy per channel")
-            .AddColumns("channel", "scope", "method", "energy J", "± J", "mean W", "idle W before/after", "dynamic J", "update period", "flags");
+            .AddColumns("channel", "method", "energy J", "mean W", "idle W before / after", "dynamic J", "update period");
         foreach (var r in s.Channels)
         {
             var period = r.UpdatePeriod is { } p ? $"{(r.UpdatePeriodResolved ? "" : "≤ ")}{Number(p.TotalMilliseconds)} ms" : "n/a";
-            table.AddRow(Markup.Escape(r.Channel.Id), r.Channel.Scope.ToString(), r.Run.Method.ToString(), Number(r.Run.Joules), Number(r.Run.UncertaintyJoules),
-                Number(r.Run.MeanWatts), $"{Opt(r.IdleWattsBefore)} / {Opt(r.IdleWattsAfter)}", Opt(r.DynamicJoules), period,
-                Markup.Escape(string.Join("; ", r.Run.Flags.Concat(r.Run.CrossCheck is { } x ? [$"counter vs power {Percent(x)}"] : []))));
+            table.AddRow(Markup.Escape(r.Channel.Id), r.Run.Method.ToString(), $"{Number(r.Run.Joules)} ± {Number(r.Run.UncertaintyJoules)}",
+                Number(r.Run.MeanWatts), $"{Opt(r.IdleWattsBefore)} / {Opt(r.IdleWattsAfter)}", Opt(r.DynamicJoules), period);
         }
         console.Write(table);
+        foreach (var r in s.Channels)
+        {
+            var notes = r.Run.Flags.Concat(r.Run.CrossCheck is { } x ? [$"counter vs integrated power: {Percent(x)}"] : []);
+            foreach (var note in notes) console.WriteLine($"{r.Channel.Id}: {note}");
+        }
         console.WriteLine($"total gross: {Number(total.Joules)} J ± {Number(total.UncertaintyJoules)} J, mean {Number(s.MeanWatts)} W");
         console.WriteLine(s.StaticJoules is { } st
             ? $"total static (idle): {Number(st)} J; dynamic (gross − static): {Number(s.DynamicJoules!.Value)} J"

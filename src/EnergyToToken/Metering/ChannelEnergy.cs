@@ -57,7 +57,7 @@ internal static class EnergyWindow
         // A power reading is the source's last update: on average half a nominal update period old, and an average
         // describes the window before it. Both are undone by moving the readings back.
         var lag = channel.NominalUpdatePeriod.TotalSeconds / 2 + channel.AveragingWindow.TotalSeconds / 2;
-        var power = channel.HasPower ? EnergyCurve.FromPower(track.At, track.Watts, lag) : null;
+        var power = channel.HasPower ? EnergyCurve.FromPower(track.At, track.Watts, lag, interval + channel.NominalUpdatePeriod.TotalSeconds) : null;
         var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, period) : null;
         var curve = counter ?? power!;
         if (curve.Knots == 0)
@@ -108,10 +108,30 @@ internal static class EnergyWindow
         }
         if (channel.Modeled) flags.Add("modeled, not measured");
 
+        var method = Method(channel);
+        if (counter is not null && updates == 0 && duration > 0)
+        {
+            // No counter update inside the window: the counter cannot tell this window's energy. Use power readings
+            // where the channel has them, else bound it by the counter's mean power over the run. Never a silent zero.
+            if (power is { Knots: > 0 })
+            {
+                joules = power.Between(from, to);
+                uncertainty = channel.PowerResolutionWatts * duration + power.TrapezoidSpread(from, to, period) + joules;
+                method = EnergyMethod.PowerIntegral;
+                flags.Add("no counter update inside the window: energy from power readings, ± their own size");
+            }
+            else
+            {
+                uncertainty = double.IsFinite(counter.MeanWatts) ? counter.MeanWatts * duration : double.NaN;
+                flags.Add("no counter update inside the window: energy unknown to within the run's mean power × duration");
+            }
+            return new ChannelEnergy(channel.Id, channel.Scope, method, from, to, joules, uncertainty, 0, null, flags);
+        }
+
         double? crossCheck = null;
         if (counter is not null && power is { Knots: > 1 } && joules > 0)
             crossCheck = (power.Between(from, to) - joules) / joules;
-        return new ChannelEnergy(channel.Id, channel.Scope, Method(channel), from, to, joules, uncertainty, updates, crossCheck, flags);
+        return new ChannelEnergy(channel.Id, channel.Scope, method, from, to, joules, uncertainty, updates, crossCheck, flags);
     }
 
     private static EnergyMethod Method(MeterChannel channel) =>

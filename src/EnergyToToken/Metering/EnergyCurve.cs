@@ -70,8 +70,11 @@ internal sealed class EnergyCurve
         return new EnergyCurve([.. t], [.. e], null, updatePeriodSeconds, t.Count > 1 ? t[1] : double.NaN);
     }
 
-    /// <summary>Power readings to energy: every finite reading is a knot, moved back by <paramref name="shiftSeconds"/>.</summary>
-    public static EnergyCurve FromPower(ReadOnlySpan<double> seconds, ReadOnlySpan<double> watts, double shiftSeconds = 0)
+    /// <summary>
+    /// Power readings to energy: every finite reading is a knot, moved back by <paramref name="shiftSeconds"/>; past
+    /// the first and last reading, power is held for up to <paramref name="reachSeconds"/>.
+    /// </summary>
+    public static EnergyCurve FromPower(ReadOnlySpan<double> seconds, ReadOnlySpan<double> watts, double shiftSeconds = 0, double reachSeconds = 0)
     {
         var t = new List<double>(seconds.Length);
         var p = new List<double>(seconds.Length);
@@ -85,25 +88,26 @@ internal sealed class EnergyCurve
         }
         var e = new double[t.Count];
         for (var i = 1; i < t.Count; i++) e[i] = e[i - 1] + (p[i] + p[i - 1]) / 2 * (t[i] - t[i - 1]);
-        return new EnergyCurve([.. t], e, [.. p]);
+        return new EnergyCurve([.. t], e, [.. p], reachSeconds);
     }
 
     /// <summary>
     /// E(t). A counter's curve is extended past its end knots along the end segments' slopes for up to one update
-    /// period (energy the counter has not published yet); beyond that, and for power curves, E is held.
+    /// period (energy the counter has not published yet), a power curve with its end readings for up to its reach;
+    /// beyond that E is held (and the caller flags the window).
     /// </summary>
     public double At(double t)
     {
         if (_t.Length == 0) return double.NaN;
         if (t <= _t[0])
         {
-            if (_p is not null || _t.Length < 2) return _e[0];
-            return _e[0] - Slope(0) * Math.Min(_t[0] - t, _reach);
+            if (_p is not null) return _e[0] - _p[0] * Math.Min(_t[0] - t, _reach);
+            return _t.Length < 2 ? _e[0] : _e[0] - Slope(0) * Math.Min(_t[0] - t, _reach);
         }
         if (t >= _t[^1])
         {
-            if (_p is not null || _t.Length < 2) return _e[^1];
-            return _e[^1] + Slope(_t.Length - 2) * Math.Min(t - _t[^1], _reach);
+            if (_p is not null) return _e[^1] + _p[^1] * Math.Min(t - _t[^1], _reach);
+            return _t.Length < 2 ? _e[^1] : _e[^1] + Slope(_t.Length - 2) * Math.Min(t - _t[^1], _reach);
         }
         var i = Array.BinarySearch(_t, t);
         if (i >= 0) return _e[i];
@@ -146,6 +150,9 @@ internal sealed class EnergyCurve
     }
 
     private double Slope(int i) => _t[i + 1] > _t[i] ? (_e[i + 1] - _e[i]) / (_t[i + 1] - _t[i]) : 0;
+
+    /// <summary>Mean power over the whole curve, W (NaN with fewer than two knots).</summary>
+    public double MeanWatts => _t.Length < 2 ? double.NaN : (_e[^1] - _e[0]) / (_t[^1] - _t[0]);
 
     /// <summary>Number of knots strictly inside (from, to]: counter updates, or power readings.</summary>
     public int KnotsIn(double from, double to)

@@ -151,6 +151,23 @@ public class IntegrationTests
     }
 
     [Fact]
+    public void A_window_without_a_counter_update_takes_power_and_says_so_never_a_silent_zero()
+    {
+        var time = new FakeTimeProvider();
+        var meter = new SyntheticMeter(new SyntheticOptions { Profile = PowerProfile.Parse("300W:10s"), UpdatePeriod = TimeSpan.FromSeconds(1) }, time);
+        using var sampler = new PowerSampler([meter], new SamplerOptions { LocalInterval = TimeSpan.FromMilliseconds(10) }, time);
+        for (var i = 0; i < 300; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            sampler.SampleOnce();
+        }
+        var window = EnergyWindow.Integrate(Assert.Single(sampler.Tracks), 1.2, 1.3);
+        Assert.Equal(EnergyMethod.PowerIntegral, window.Method);
+        Assert.Equal(30, window.Joules, 6);
+        Assert.Contains(window.Flags, f => f.StartsWith("no counter update inside the window", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Power_only_channels_are_trapezoid_integrated_and_say_so()
     {
         var time = new FakeTimeProvider();
