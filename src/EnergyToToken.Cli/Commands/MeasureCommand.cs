@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using EnergyToToken.Metering;
 using EnergyToToken.Reporting;
 using Spectre.Console;
@@ -45,6 +46,16 @@ internal static class MeasureCommand
         CancellationToken cancellation)
     {
         IReadOnlyList<IPowerMeter> meters = [];
+        // Ctrl+C (and SIGTERM) stop the measurement, not the process: what was measured is printed, marked incomplete.
+        using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        cancellation = interrupted.Token;
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            interrupted.Cancel();
+        }
         try
         {
             var options = flags.Build(parse);
@@ -96,7 +107,7 @@ internal static class MeasureCommand
                 {
                     // Ctrl+C reaches the child too; keep what was measured and say it is incomplete.
                     incomplete = "cancelled before the command finished";
-                    if (!process.WaitForExit(2000)) process.Kill(entireProcessTree: true);
+                    if (!process.WaitForExit(200)) process.Kill(entireProcessTree: true);
                 }
             }
             var to = sampler.Now;

@@ -178,3 +178,33 @@ public class MeasureRemoteTests
         Assert.True(server.Requests >= 20);
     }
 }
+
+/// <summary>Interrupting <c>e2t measure</c> keeps what was measured and says it is incomplete (measurement.md §5).</summary>
+public class MeasureInterruptTests
+{
+    [Fact]
+    public async Task Sigterm_mid_command_prints_the_partial_measurement_marked_incomplete_with_exit_code_130()
+    {
+        var marker = $"e2t-interrupt-{Guid.NewGuid():N}";
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "e2t.dll"), "measure", "--meter", "synthetic", "--idle", "0", "--json", "--", "sh", "-c", $"sleep 60 # {marker}" })
+            info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await Task.Delay(3000);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(15_000), "e2t did not stop after SIGTERM");
+        Assert.True(process.ExitCode == 130, await stderr);
+        using var json = JsonDocument.Parse(await stdout);
+        Assert.False(json.RootElement.GetProperty("complete").GetBoolean());
+        Assert.Equal("cancelled before the command finished", json.RootElement.GetProperty("incomplete").GetString());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("exitCode").ValueKind);
+        Assert.InRange(json.RootElement.GetProperty("durationSeconds").GetDouble(), 1, 10);
+        Assert.True(json.RootElement.GetProperty("total").GetProperty("grossJoules").GetDouble() > 0);
+        // The measured command does not outlive the measurement.
+        using var pgrep = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("pgrep", ["-f", marker]) { RedirectStandardOutput = true })!;
+        pgrep.WaitForExit();
+        Assert.Equal("", pgrep.StandardOutput.ReadToEnd().Trim());
+    }
+}
