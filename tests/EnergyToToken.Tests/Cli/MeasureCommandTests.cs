@@ -54,6 +54,30 @@ public class MeasureCommandTests
     }
 
     [Fact]
+    public void Measure_plays_back_a_recorded_pdu_log_on_the_runs_clock()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"e2t-pdu-{Guid.NewGuid():N}.csv");
+        var start = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        File.WriteAllLines(log, ["timestamp,watts", .. Enumerable.Range(0, 300).Select(i =>
+            FormattableString.Invariant($"{start.AddMilliseconds(100 * i):yyyy-MM-ddTHH:mm:ss.fffzzz},{(i < 150 ? 500 : 900)}"))]);
+        try
+        {
+            var (code, output, error) = Run("measure", "--meter", "replay", "--replay", log, "--idle", "0", "--interval", "20ms", "--json", "--", "sleep", "1.5");
+            Assert.True(code == 0, error);
+            using var json = JsonDocument.Parse(output);
+            var total = json.RootElement.GetProperty("total");
+            Assert.Equal("nodeAc", total.GetProperty("scope").GetString());
+            var seconds = json.RootElement.GetProperty("durationSeconds").GetDouble();
+            Assert.Equal(500 * seconds, total.GetProperty("grossJoules").GetDouble(), Math.Max(total.GetProperty("uncertaintyJoules").GetDouble(), 500 * seconds * 0.05));
+            Assert.Equal("powerIntegral", json.RootElement.GetProperty("channels")[0].GetProperty("method").GetString());
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
     public void Table_output_names_the_boundary_and_the_total()
     {
         var (code, output, _) = Run("measure", "--meter", "synthetic", "--idle", "0", "--tokens", "10", "--", "true");
