@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using EnergyToToken.Metering;
 using EnergyToToken.Metering.Nvml;
@@ -140,7 +139,7 @@ public class NvmlMeterTests
     public void A_missing_library_is_explained_by_the_tool()
     {
         // A separate process: in this one the fake library may already be loaded.
-        var (exit, stdout, _) = RunE2t(new Dictionary<string, string> { ["E2T_NVML_LIBRARY"] = "/nonexistent/libnvidia-ml.so.1" }, "meters", "--json", "--probe-time", "0");
+        var (exit, stdout, _) = E2tProcess.Run(new Dictionary<string, string> { ["E2T_NVML_LIBRARY"] = "/nonexistent/libnvidia-ml.so.1" }, asNobody: false, "meters", "--json", "--probe-time", "0");
         Assert.Equal(0, exit);
         using var json = JsonDocument.Parse(stdout);
         var nvml = json.RootElement.GetProperty("meters")[0];
@@ -156,7 +155,7 @@ public class NvmlMeterTests
         File.WriteAllText(script, "devices 1\nenergy 0 rate 250\npower 0 rate 250\n");
         try
         {
-            var (exit, stdout, stderr) = RunE2t(new Dictionary<string, string> { ["E2T_NVML_LIBRARY"] = FakeLibrary, ["FAKE_NVML_SCRIPT"] = script },
+            var (exit, stdout, stderr) = E2tProcess.Run(new Dictionary<string, string> { ["E2T_NVML_LIBRARY"] = FakeLibrary, ["FAKE_NVML_SCRIPT"] = script }, asNobody: false,
                 "measure", "--meter", "nvml", "--idle", "0", "--interval", "20ms", "--tokens", "100", "--json", "--", "sleep", "1.5");
             Assert.True(exit == 0, stderr);
             using var json = JsonDocument.Parse(stdout);
@@ -175,18 +174,5 @@ public class NvmlMeterTests
         {
             File.Delete(script);
         }
-    }
-
-    internal static (int Exit, string Stdout, string Stderr) RunE2t(IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "e2t.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var (k, v) in environment) info.Environment[k] = v;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
     }
 }

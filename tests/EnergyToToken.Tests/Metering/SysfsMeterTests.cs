@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EnergyToToken.Metering;
@@ -80,7 +79,7 @@ public class SysfsMeterTests
         // As root the file is readable whatever its mode, so run the real tool as an unprivileged user.
         File.SetUnixFileMode(tree.Root, (UnixFileMode)0b111_101_101);
         foreach (var dir in Directory.GetDirectories(tree.Root, "*", SearchOption.AllDirectories)) File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
-        var (exit, stdout, _) = RunAsNobody(tree.Root, "meters", "--json", "--probe-time", "0");
+        var (exit, stdout, _) = E2tProcess.Run(new Dictionary<string, string> { ["E2T_SYSFS_ROOT"] = tree.Root }, asNobody: true, "meters", "--json", "--probe-time", "0");
         Assert.Equal(0, exit);
         using var json = JsonDocument.Parse(stdout);
         var rapl = json.RootElement.GetProperty("meters").EnumerateArray().Single(m => m.GetProperty("meter").GetString() == "rapl");
@@ -173,21 +172,5 @@ public class SysfsMeterTests
     {
         Assert.True(CpuModelMeter.TryBusyTicks(System.Text.Encoding.ASCII.GetBytes(line), line.StartsWith("1234", StringComparison.Ordinal), out var ticks));
         Assert.Equal(expected, ticks);
-    }
-
-    /// <summary>Runs the built e2t as user nobody, for permission tests when the test itself runs as root.</summary>
-    internal static (int Exit, string Stdout, string Stderr) RunAsNobody(string sysfsRoot, params string[] args)
-    {
-        var info = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet", Path.Combine(AppContext.BaseDirectory, "e2t.dll") }.Concat(args))
-            info.ArgumentList.Add(a);
-        info.Environment["E2T_SYSFS_ROOT"] = sysfsRoot;
-        info.Environment["HOME"] = Path.GetTempPath();
-        info.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr);
     }
 }
