@@ -51,9 +51,11 @@ internal static class MeasureCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         cancellation = interrupted.Token;
+        var signalName = "INT"; // as kill(1) names it, to pass on to the command
         void Interrupt(PosixSignalContext context)
         {
             context.Cancel = true;
+            signalName = context.Signal == PosixSignal.SIGTERM ? "TERM" : "INT";
             interrupted.Cancel();
         }
         try
@@ -105,9 +107,12 @@ internal static class MeasureCommand
                 }
                 catch (OperationCanceledException)
                 {
-                    // Ctrl+C reaches the child too; keep what was measured and say it is incomplete.
-                    incomplete = "cancelled before the command finished";
-                    if (!process.WaitForExit(200)) process.Kill(entireProcessTree: true);
+                    // Keep what was measured and say it is incomplete. Ctrl+C in a terminal reaches the command too;
+                    // a signal sent to e2t alone is passed on. What does not stop within 2 s is killed.
+                    incomplete = "interrupted before the command finished";
+                    Signal(process.Id, signalName);
+                    if (process.WaitForExit(2000)) exitCode = process.ExitCode;
+                    else process.Kill(entireProcessTree: true);
                 }
             }
             var to = sampler.Now;
@@ -126,9 +131,13 @@ internal static class MeasureCommand
             if (parse.GetValue(json)) parse.InvocationConfiguration.Output.WriteLine(EnergyReport.MeasureJson(summary, argv, exitCode, tokens, incomplete));
             else Render(Console(parse), summary, argv, exitCode, tokens, incomplete);
 
+            if (incomplete is not null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: {incomplete}; the measurement above covers only the part that ran.");
+                return ExitCodes.Cancelled;
+            }
             if (tokenProblem is not null) return Fail(parse, tokenProblem);
             if (double.IsNaN(summary.Total.Joules)) return Fail(parse, "No meter produced a good reading during the command; see the flags per channel.");
-            if (incomplete is not null) return ExitCodes.Cancelled;
             return exitCode ?? ExitCodes.Failure;
         }
         catch (EnergyToTokenException e)
@@ -138,6 +147,20 @@ internal static class MeasureCommand
         finally
         {
             foreach (var m in meters) m.Dispose();
+        }
+    }
+
+    /// <summary>Passes a signal on to the measured command (the runtime has no call for it; kill(1) does it).</summary>
+    private static void Signal(int pid, string signal)
+    {
+        try
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+            kill?.WaitForExit(1000);
+        }
+        catch (Win32Exception)
+        {
+            // No kill(1): the command is killed after the grace period instead.
         }
     }
 

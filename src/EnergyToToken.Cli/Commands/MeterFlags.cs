@@ -23,7 +23,7 @@ internal sealed class MeterFlags
 
     public Option<ReadingKind> SyntheticKind { get; } = new("--synthetic-kind") { Description = "What the synthetic meter offers: Counter (energy + power), InstantPower or AveragedPower. Default: Counter.", DefaultValueFactory = _ => ReadingKind.Counter };
 
-    public Option<string[]> HwmonScope { get; } = new("--hwmon-scope") { Description = "Scope of a hwmon driver, NAME=SCOPE (Accelerator, CpuPackage, Dram, NodeDc, NodeAc, Rack, Facility). Repeatable." };
+    public Option<string[]> HwmonScope { get; } = new("--hwmon-scope") { Description = "Scope of a hwmon driver, NAME=SCOPE (Accelerator, CpuPackage, Dram, Platform, NodeDc, NodeAc, Rack, Facility). Repeatable." };
 
     public Option<string> IpmiArgs { get; } = new("--ipmi-args") { Description = "Arguments for ipmitool before 'dcmi power reading', e.g. \"-I lanplus -H bmc -U admin -E\" (password in IPMI_PASSWORD). Puts ipmi in auto." };
 

@@ -20,35 +20,46 @@ public sealed record BoundaryEnergy(
 /// <summary>Adds channel energies without ever adding nested scopes (measurement.md §3.5).</summary>
 internal static class Boundary
 {
-    /// <summary>Accelerators, CPU packages and DRAM are disjoint siblings; each wider scope contains all narrower ones.</summary>
+    /// <summary>Accelerators, CPU packages and DRAM are disjoint; the platform holds CPU packages and DRAM; node DC and every wider scope hold all narrower ones.</summary>
     public static int Level(MeterScope scope) => scope switch
     {
         MeterScope.Accelerator or MeterScope.CpuPackage or MeterScope.Dram => 0,
-        MeterScope.NodeDc => 1,
-        MeterScope.NodeAc => 2,
-        MeterScope.Rack => 3,
-        _ => 4,
+        MeterScope.Platform => 1,
+        MeterScope.NodeDc => 2,
+        MeterScope.NodeAc => 3,
+        MeterScope.Rack => 4,
+        _ => 5,
     };
 
+    /// <summary>Whether energy measured at <paramref name="outer"/> already contains energy measured at <paramref name="inner"/>.</summary>
+    public static bool Contains(MeterScope outer, MeterScope inner) =>
+        outer == MeterScope.Platform ? inner is MeterScope.CpuPackage or MeterScope.Dram : Level(outer) > Level(inner) && Level(outer) >= 2;
+
     /// <summary>
-    /// The widest boundary the channels reach: the sum of the channels at the outermost level present, each device once.
+    /// The widest boundary the channels reach: every channel whose scope no other present channel's scope contains,
+    /// each device once. Channels with unknown energy are listed as left out.
     /// </summary>
-    /// <param name="joules">Energy per channel id, for the same window; channels whose energy is unknown (NaN) are skipped.</param>
+    /// <param name="joules">Energy and its bound per channel, for the same window.</param>
     public static BoundaryEnergy Total(IReadOnlyList<MeterChannel> channels, Func<MeterChannel, (double Joules, double Uncertainty)> joules)
     {
-        var known = channels.Where(c => double.IsFinite(joules(c).Joules)).ToList();
-        if (known.Count == 0)
-            return new BoundaryEnergy("nothing measured", MeterScope.Accelerator, double.NaN, double.NaN, false, false, [], [.. channels.Select(c => $"{c.Id}: no reading")]);
-        var level = known.Max(c => Level(c.Scope));
-        var included = new List<MeterChannel>();
         var excluded = new List<string>();
+        var known = new List<MeterChannel>();
+        foreach (var c in channels)
+        {
+            var (j, u) = joules(c);
+            if (double.IsFinite(j) && double.IsFinite(u)) known.Add(c);
+            else excluded.Add($"{c.Id}: energy unknown in this window (see its flags)");
+        }
+        if (known.Count == 0) return new BoundaryEnergy("nothing measured", MeterScope.Accelerator, double.NaN, double.NaN, false, false, [], excluded);
+        var scopes = known.Select(c => c.Scope).Distinct().ToList();
+        var included = new List<MeterChannel>();
         var seen = new HashSet<(MeterScope, string)>();
         // Counters before power readings, so a device read twice is counted from its better source.
         foreach (var c in known.OrderBy(c => c.HasEnergy ? 0 : 1))
         {
-            if (Level(c.Scope) < level)
+            if (scopes.FirstOrDefault(s => Contains(s, c.Scope)) is var outer && Contains(outer, c.Scope))
             {
-                excluded.Add($"{c.Id}: inside the {Describe(known.Where(k => Level(k.Scope) == level).Select(k => k.Scope).First())} boundary, not added");
+                excluded.Add($"{c.Id}: inside the {Describe(outer)} boundary, not added");
                 continue;
             }
             if (c.DeviceKey.Length > 0 && !seen.Add((c.Scope, c.DeviceKey)))
@@ -62,13 +73,13 @@ internal static class Boundary
         var total = included.Sum(c => joules(c).Joules);
         var uncertainty = included.Sum(c => joules(c).Uncertainty);
         var modeled = included.Any(c => c.Modeled);
-        var scopes = included.Select(c => c.Scope).Distinct().ToList();
-        var text = level == 0
-            ? string.Join(" + ", scopes.Select(s => $"{included.Count(c => c.Scope == s)} × {Describe(s)}")) + " (components only; the rest of the node is outside)"
-            : Describe(scopes[0]);
+        var simulated = included.Any(c => c.Simulated);
+        var outermost = included.Select(c => c.Scope).MaxBy(Level);
+        var parts = included.Select(c => c.Scope).Distinct().OrderBy(Level).Select(s => $"{included.Count(c => c.Scope == s)} × {Describe(s)}");
+        var text = Level(outermost) >= 2 ? Describe(outermost) : string.Join(" + ", parts) + " (components only; the rest of the node is outside)";
         if (modeled) text += ", modeled, not measured";
-        if (included.Any(c => c.Simulated)) text += ", simulated, not measured";
-        return new BoundaryEnergy(text, scopes.MaxBy(Level), total, uncertainty, modeled, included.Any(c => c.Simulated), [.. included.Select(c => c.Id)], excluded);
+        if (simulated) text += ", simulated, not measured";
+        return new BoundaryEnergy(text, outermost, total, uncertainty, modeled, simulated, [.. included.Select(c => c.Id)], excluded);
     }
 
     public static string Describe(MeterScope scope) => scope switch
@@ -76,6 +87,7 @@ internal static class Boundary
         MeterScope.Accelerator => "accelerator",
         MeterScope.CpuPackage => "CPU package",
         MeterScope.Dram => "DRAM",
+        MeterScope.Platform => "platform",
         MeterScope.NodeDc => "node DC",
         MeterScope.NodeAc => "node AC input",
         MeterScope.Rack => "rack",

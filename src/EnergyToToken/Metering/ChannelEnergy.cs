@@ -50,7 +50,10 @@ internal static class EnergyWindow
     {
         var channel = track.Channel;
         var flags = new List<string>();
-        var period = track.UpdatePeriod?.TotalSeconds ?? channel.NominalUpdatePeriod.TotalSeconds;
+        // A measured period no longer than the sampling interval only says "at most this": the nominal one is then
+        // the better guess (RAPL updates every millisecond, not every 100 ms we read it).
+        var nominal = channel.NominalUpdatePeriod.TotalSeconds;
+        var period = track.UpdatePeriod?.TotalSeconds is { } measured ? (track.UpdatePeriodResolved ? measured : Math.Min(measured, nominal)) : nominal;
         var interval = track.SamplingInterval.TotalSeconds;
         var duration = to - from;
 
@@ -66,8 +69,20 @@ internal static class EnergyWindow
             return new ChannelEnergy(channel.Id, channel.Scope, Method(channel), from, to, double.NaN, double.NaN, 0, null, flags);
         }
 
-        if (from < curve.Start - interval) flags.Add($"window starts {curve.Start - from:0.###} s before the first reading");
-        if (to > curve.End + Math.Max(interval, period)) flags.Add($"window ends {to - curve.End:0.###} s after the last reading");
+        // Time in the window that no reading covers (before the first, after the last, beyond what the curve may
+        // extend): its energy is unknown, bounded by the channel's highest power. A window no reading reaches at all
+        // has no energy to report.
+        var reach = Math.Max(interval, period);
+        var uncoveredBefore = Math.Clamp(curve.Start - reach - from, 0, duration);
+        var uncoveredAfter = Math.Clamp(to - (curve.End + reach), 0, duration);
+        if (uncoveredBefore > 0) flags.Add($"window starts {curve.Start - from:0.###} s before the first reading");
+        if (uncoveredAfter > 0) flags.Add($"window ends {to - curve.End:0.###} s after the last reading (the device stopped answering)");
+        if (uncoveredBefore + uncoveredAfter >= duration && duration > 0)
+        {
+            flags.Add("no reading reaches this window: energy unknown");
+            return new ChannelEnergy(channel.Id, channel.Scope, Method(channel), from, to, double.NaN, double.NaN, 0, null, flags);
+        }
+        var peakWatts = PeakWatts(track, counter);
 
         var joules = curve.Between(from, to);
         var updates = curve.KnotsIn(from, to);
@@ -108,6 +123,8 @@ internal static class EnergyWindow
         }
         if (channel.Modeled) flags.Add("modeled, not measured");
 
+        uncertainty += (uncoveredBefore + uncoveredAfter) * peakWatts;
+        if (channel.Simulated) flags.Add("simulated, not measured");
         var method = Method(channel);
         if (counter is not null && updates == 0 && duration > 0)
         {
@@ -116,14 +133,17 @@ internal static class EnergyWindow
             if (power is { Knots: > 0 })
             {
                 joules = power.Between(from, to);
-                uncertainty = channel.PowerResolutionWatts * duration + power.TrapezoidSpread(from, to, period) + joules;
+                uncertainty = channel.PowerResolutionWatts * duration + power.TrapezoidSpread(from, to, period) + joules
+                    + (uncoveredBefore + uncoveredAfter) * peakWatts;
                 method = EnergyMethod.PowerIntegral;
                 flags.Add("no counter update inside the window: energy from power readings, ± their own size");
+                if (channel.AveragingWindow > TimeSpan.Zero)
+                    flags.Add($"power is a {channel.AveragingWindow.TotalSeconds:0.###} s average, moved back by half its window");
             }
             else
             {
-                uncertainty = double.IsFinite(counter.MeanWatts) ? counter.MeanWatts * duration : double.NaN;
-                flags.Add("no counter update inside the window: energy unknown to within the run's mean power × duration");
+                uncertainty = double.IsFinite(peakWatts) ? peakWatts * duration : double.NaN;
+                flags.Add("no counter update inside the window: energy unknown to within the run's highest power × duration");
             }
             return new ChannelEnergy(channel.Id, channel.Scope, method, from, to, joules, uncertainty, 0, null, flags);
         }
@@ -132,6 +152,18 @@ internal static class EnergyWindow
         if (counter is not null && power is { Knots: > 1 } && joules > 0)
             crossCheck = (power.Between(from, to) - joules) / joules;
         return new ChannelEnergy(channel.Id, channel.Scope, method, from, to, joules, uncertainty, updates, crossCheck, flags);
+    }
+
+    /// <summary>The highest power the channel showed in the run: its power readings, else its counter's steepest segment.</summary>
+    private static double PeakWatts(ChannelTrack track, EnergyCurve? counter)
+    {
+        var peak = double.NaN;
+        foreach (var w in track.Watts)
+        {
+            if (double.IsFinite(w)) peak = double.IsNaN(peak) ? w : Math.Max(peak, w);
+        }
+        if (double.IsNaN(peak) && counter is not null) peak = counter.PeakSlope;
+        return peak;
     }
 
     private static EnergyMethod Method(MeterChannel channel) =>

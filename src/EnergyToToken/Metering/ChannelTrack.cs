@@ -119,7 +119,8 @@ internal sealed class ChannelTrack
 
         if (reading.Status != ReadStatus.Ok || (Channel.HasEnergy ? !double.IsFinite(reading.Joules) : !double.IsFinite(reading.Watts)))
         {
-            if (!_failing)
+            // One event per run of failures, but a device that is lost is always said to be lost.
+            if (!_failing || reading.Status == ReadStatus.Lost)
             {
                 _failing = true;
                 var status = reading.Status == ReadStatus.Ok ? "no value" : reading.Status.ToString();
@@ -150,6 +151,18 @@ internal sealed class ChannelTrack
                 if (step == CounterStep.Wrap)
                 {
                     _events.Add(new MeterEvent(Channel.Id, MeterEventKind.Wrap, _previousOkAt, at, $"wrapped at {Channel.WrapJoules:0.###} J; delta exact"));
+                }
+                else if (step == CounterStep.Reset && IsBackstep(reading.Joules, at - _previousOkAt, reading.Watts))
+                {
+                    // A counter that steps back a little (a cached or re-rounded value) is not a reset: taking its
+                    // whole value as "energy since the reset" would add its lifetime. Count nothing, keep the higher
+                    // value as the reference, and say so.
+                    _events.Add(new MeterEvent(Channel.Id, MeterEventKind.Backstep, _previousOkAt, at,
+                        $"counter stepped back from {_previousRaw:0.###} J to {reading.Joules:0.###} J; ignored"));
+                    _previousValue = reading.Joules;
+                    _previousOkAt = at;
+                    Append(at, _accumulated, reading.Watts, false);
+                    return;
                 }
                 else if (step == CounterStep.Reset)
                 {
@@ -189,6 +202,18 @@ internal sealed class ChannelTrack
         _previousValue = value;
         _previousOkAt = at;
         Append(at, energy, reading.Watts, changed);
+    }
+
+    /// <summary>
+    /// Whether a decrease is too small to be a restart: after a real reset the counter holds only what it counted
+    /// since, which cannot exceed twice the plausible power × the interval. Without any idea of power, a step back of
+    /// less than 1 % of the counter's value is taken as a glitch.
+    /// </summary>
+    private bool IsBackstep(double current, double seconds, double watts)
+    {
+        var power = double.IsFinite(watts) ? watts : LastCounterWatts();
+        if (double.IsFinite(power) && power > 0) return current > 2 * power * seconds + 10 * Channel.EnergyResolutionJoules;
+        return _previousRaw - current < 0.01 * _previousRaw;
     }
 
     private double LastCounterWatts()

@@ -151,8 +151,16 @@ internal sealed class EnergyCurve
 
     private double Slope(int i) => _t[i + 1] > _t[i] ? (_e[i + 1] - _e[i]) / (_t[i + 1] - _t[i]) : 0;
 
-    /// <summary>Mean power over the whole curve, W (NaN with fewer than two knots).</summary>
-    public double MeanWatts => _t.Length < 2 ? double.NaN : (_e[^1] - _e[0]) / (_t[^1] - _t[0]);
+    /// <summary>The steepest segment of the curve, W (NaN with fewer than two knots).</summary>
+    public double PeakSlope
+    {
+        get
+        {
+            var peak = double.NaN;
+            for (var i = 0; i + 1 < _t.Length; i++) peak = double.IsNaN(peak) ? Slope(i) : Math.Max(peak, Slope(i));
+            return peak;
+        }
+    }
 
     /// <summary>Number of knots strictly inside (from, to]: counter updates, or power readings.</summary>
     public int KnotsIn(double from, double to)

@@ -1,14 +1,20 @@
 namespace EnergyToToken.Metering;
 
 /// <summary>
-/// What a channel's energy covers. Scopes nest (accelerator, CPU package and DRAM ⊂ node DC ⊂ node AC ⊂ rack ⊂
-/// facility), so channels of different scopes are never added (measurement.md §3.5).
+/// What a channel's energy covers. Scopes nest (CPU package and DRAM ⊂ platform; accelerator and platform ⊂ node DC
+/// ⊂ node AC ⊂ rack ⊂ facility), so a channel inside another present channel's scope is never added (measurement.md §3.5).
 /// </summary>
 public enum MeterScope
 {
     Accelerator,
     CpuPackage,
     Dram,
+
+    /// <summary>
+    /// The platform without its accelerators: RAPL psys (CPU packages, DRAM and the SoC's rails), or a board sensor
+    /// whose reach is not known. Contains CPU packages and DRAM, not accelerators.
+    /// </summary>
+    Platform,
     NodeDc,
     NodeAc,
     Rack,

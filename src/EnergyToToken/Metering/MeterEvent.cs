@@ -11,6 +11,9 @@ public enum MeterEventKind
     /// <summary>The counter went backwards: energy before the reset was estimated from power and carries its own uncertainty.</summary>
     Reset,
 
+    /// <summary>The counter stepped back by less than a restart would (a cached or re-rounded value): ignored, nothing counted.</summary>
+    Backstep,
+
     /// <summary>The value did not change for longer than the stale limit: the source may have stopped updating.</summary>
     Stale,
 

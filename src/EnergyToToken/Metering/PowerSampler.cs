@@ -187,7 +187,12 @@ public sealed class PowerSampler : IDisposable
                 var late = time.GetTimestamp() - next;
                 _lateness[_latenessCount++ % LatenessRing] = Math.Max(0, late) / (double)frequency;
                 Sample();
-                if (stop.IsSet) return;
+                if (stop.IsSet)
+                {
+                    // Stop may have come while that read was under way: one more read covers the instant it was asked.
+                    Sample();
+                    return;
+                }
                 next += step;
                 var now = time.GetTimestamp();
                 // After a stall (a slow remote read), skip the missed slots rather than bursting to catch up.

@@ -209,9 +209,9 @@ public class MeasureInterruptTests
     [Fact]
     public async Task Sigterm_mid_command_prints_the_partial_measurement_marked_incomplete_with_exit_code_130()
     {
-        var marker = $"e2t-interrupt-{Guid.NewGuid():N}";
+        var seconds = FormattableString.Invariant($"{60 + Random.Shared.NextDouble():0.######}"); // a sleep no one else runs
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "e2t.dll"), "measure", "--meter", "synthetic", "--idle", "0", "--json", "--", "sh", "-c", $"sleep 60 # {marker}" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "e2t.dll"), "measure", "--meter", "synthetic", "--idle", "0", "--json", "--", "sleep", seconds })
             info.ArgumentList.Add(a);
         using var process = System.Diagnostics.Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -222,12 +222,13 @@ public class MeasureInterruptTests
         Assert.True(process.ExitCode == 130, await stderr);
         using var json = JsonDocument.Parse(await stdout);
         Assert.False(json.RootElement.GetProperty("complete").GetBoolean());
-        Assert.Equal("cancelled before the command finished", json.RootElement.GetProperty("incomplete").GetString());
-        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("exitCode").ValueKind);
+        Assert.Equal("interrupted before the command finished", json.RootElement.GetProperty("incomplete").GetString());
+        // The command got the signal passed on and ended by it: 128 + SIGTERM.
+        Assert.Equal(143, json.RootElement.GetProperty("exitCode").GetInt32());
         Assert.InRange(json.RootElement.GetProperty("durationSeconds").GetDouble(), 1, 10);
         Assert.True(json.RootElement.GetProperty("total").GetProperty("grossJoules").GetDouble() > 0);
         // The measured command does not outlive the measurement.
-        using var pgrep = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("pgrep", ["-f", marker]) { RedirectStandardOutput = true })!;
+        using var pgrep = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("pgrep", ["-f", $"sleep {seconds}"]) { RedirectStandardOutput = true })!;
         pgrep.WaitForExit();
         Assert.Equal("", pgrep.StandardOutput.ReadToEnd().Trim());
     }

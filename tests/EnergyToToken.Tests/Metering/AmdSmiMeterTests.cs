@@ -33,6 +33,23 @@ public class AmdSmiMeterTests
     }
 
     [Fact]
+    public void A_gpu_read_by_amd_smi_and_by_hwmon_is_keyed_by_its_pci_address_and_counted_once()
+    {
+        using var meter = Open("gpus 1\nenergy 0 1000 2000\n");
+        Assert.Equal("pci:0000:03:00.0", meter.Channels[0].DeviceKey);
+        using var tree = new SysfsTree();
+        tree.Write("sys/devices/pci0000:00/0000:03:00.0/uevent", "DRIVER=amdgpu");
+        tree.Write("sys/class/hwmon/hwmon0/name", "amdgpu");
+        tree.Write("sys/class/hwmon/hwmon0/power1_average", "245000000");
+        File.CreateSymbolicLink(Path.Combine(tree.Root, "sys/class/hwmon/hwmon0/device"), Path.Combine(tree.Root, "sys/devices/pci0000:00/0000:03:00.0"));
+        using var hwmon = EnergyToToken.Metering.Hwmon.HwmonMeter.Open(new EnergyToToken.Metering.Hwmon.HwmonOptions { Root = tree.Root }, TimeProvider.System);
+        Assert.Equal("pci:0000:03:00.0", hwmon.Channels[0].DeviceKey);
+        var total = Boundary.Total([.. meter.Channels, .. hwmon.Channels], _ => (10, 1));
+        Assert.Equal(["amdsmi:0"], total.Included);
+        Assert.Contains(total.Excluded, e => e.Contains("already counted", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_failed_initialisation_is_explained()
     {
         var e = Assert.Throws<EnergyToTokenException>(() => Open("init 8"));

@@ -104,6 +104,45 @@ public class IntegrationTests
     }
 
     [Fact]
+    public void A_small_step_back_is_a_glitch_not_a_reset_that_would_add_the_counters_lifetime()
+    {
+        var time = new FakeTimeProvider();
+        var track = new ChannelTrack(CounterChannel, TimeSpan.FromSeconds(1), time.GetTimestamp(), time.TimestampFrequency, 16);
+        foreach (var joules in new[] { 44_442_000_000.0, 44_442_000_300.0, 44_441_996_400.0, 44_442_000_600.0 })
+        {
+            var now = time.GetTimestamp();
+            track.Add(new MeterReading(now, now, joules, double.NaN, ReadStatus.Ok));
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Equal([0, 300, 300, 600], track.Energy.ToArray());
+        Assert.Single(track.Events, e => e.Kind == MeterEventKind.Backstep);
+        Assert.DoesNotContain(track.Events, e => e.Kind == MeterEventKind.Reset);
+    }
+
+    [Fact]
+    public void A_window_no_reading_reaches_has_unknown_energy_and_is_left_out_of_the_total()
+    {
+        var time = new FakeTimeProvider();
+        var track = new ChannelTrack(CounterChannel, TimeSpan.FromMilliseconds(100), time.GetTimestamp(), time.TimestampFrequency, 16);
+        for (var i = 0; i < 20; i++)
+        {
+            var now = time.GetTimestamp();
+            track.Add(i < 10 ? new MeterReading(now, now, 30.0 * i, double.NaN, ReadStatus.Ok) : MeterReading.Failed(now, now, ReadStatus.Lost));
+            time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+        Assert.Single(track.Events, e => e.Kind == MeterEventKind.Lost);
+        var late = EnergyWindow.Integrate(track, 1.5, 1.9);
+        Assert.True(double.IsNaN(late.Joules));
+        Assert.Contains(late.Flags, f => f.StartsWith("no reading reaches this window", StringComparison.Ordinal));
+        var partly = EnergyWindow.Integrate(track, 0.2, 1.5);
+        Assert.Contains(partly.Flags, f => f.Contains("after the last reading", StringComparison.Ordinal));
+        Assert.True(partly.UncertaintyJoules >= 300 * 0.3, "the uncovered 0.3 s or more is bounded by the channel's highest power");
+        var total = Boundary.Total([CounterChannel], _ => (late.Joules, late.UncertaintyJoules));
+        Assert.True(double.IsNaN(total.Joules));
+        Assert.Contains(total.Excluded, e => e.Contains("energy unknown", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Failed_reads_become_a_gap_and_the_counter_still_accounts_for_the_energy_across_it()
     {
         var time = new FakeTimeProvider();
@@ -215,6 +254,21 @@ public class IntegrationTests
         Assert.Equal(400, withNode.Joules);
         Assert.Equal(MeterScope.NodeAc, withNode.Scope);
         Assert.Equal(2, withNode.Excluded.Count);
+    }
+
+    [Fact]
+    public void The_platform_holds_cpu_packages_and_dram_but_not_accelerators()
+    {
+        var gpu = new MeterChannel("nvml:0", "GPU", MeterScope.Accelerator, ReadingKind.Counter) { DeviceKey = "GPU-1" };
+        var package = new MeterChannel("rapl:package-0", "CPU", MeterScope.CpuPackage, ReadingKind.Counter);
+        var dram = new MeterChannel("rapl:dram-0", "DRAM", MeterScope.Dram, ReadingKind.Counter);
+        var psys = new MeterChannel("rapl:psys", "platform", MeterScope.Platform, ReadingKind.Counter);
+        var joules = new Dictionary<string, double> { ["nvml:0"] = 100, ["rapl:package-0"] = 30, ["rapl:dram-0"] = 5, ["rapl:psys"] = 50 };
+        var total = Boundary.Total([gpu, package, dram, psys], c => (joules[c.Id], 1));
+        Assert.Equal(150, total.Joules);
+        Assert.Equal(["nvml:0", "rapl:psys"], total.Included);
+        Assert.Equal(2, total.Excluded.Count);
+        Assert.Equal("1 × accelerator + 1 × platform (components only; the rest of the node is outside)", total.Boundary);
     }
 
     private static bool Close(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(b));

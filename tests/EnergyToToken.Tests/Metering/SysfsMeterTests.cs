@@ -24,7 +24,7 @@ public class SysfsMeterTests
         using var meter = RaplMeter.Open(new RaplOptions { Root = tree.Root }, TimeProvider.System);
 
         Assert.Equal(["rapl:package-0", "rapl:dram-0", "rapl:psys"], meter.Channels.Select(c => c.Id));
-        Assert.Equal([MeterScope.CpuPackage, MeterScope.Dram, MeterScope.NodeDc], meter.Channels.Select(c => c.Scope));
+        Assert.Equal([MeterScope.CpuPackage, MeterScope.Dram, MeterScope.Platform], meter.Channels.Select(c => c.Scope));
         Assert.Equal(65_532.610987, meter.Channels[1].WrapJoules!.Value, 9);
         var readings = new MeterReading[3];
         meter.Read(readings, []);
@@ -107,7 +107,7 @@ public class SysfsMeterTests
 
         using var meter = HwmonMeter.Open(new HwmonOptions { Root = tree.Root }, TimeProvider.System);
 
-        Assert.Equal(["hwmon:amdgpu:power1:average", "hwmon:acpi_power_meter:power1:input", "hwmon:amd_energy:Esocket0:input"], meter.Channels.Select(c => c.Id));
+        Assert.Equal(["hwmon:hwmon0:amdgpu:power1:average", "hwmon:hwmon1:acpi_power_meter:power1:input", "hwmon:hwmon2:amd_energy:Esocket0:input"], meter.Channels.Select(c => c.Id));
         Assert.Equal([MeterScope.Accelerator, MeterScope.NodeAc, MeterScope.CpuPackage], meter.Channels.Select(c => c.Scope));
         Assert.Equal([ReadingKind.AveragedPower, ReadingKind.InstantPower, ReadingKind.Counter], meter.Channels.Select(c => c.Kind));
         Assert.Equal(TimeSpan.FromSeconds(1), meter.Channels[0].AveragingWindow);
@@ -125,7 +125,7 @@ public class SysfsMeterTests
         tree.Write("sys/class/hwmon/hwmon0/name", "xgene_hwmon");
         tree.Write("sys/class/hwmon/hwmon0/power1_input", "10000000");
         using var assumed = HwmonMeter.Open(new HwmonOptions { Root = tree.Root }, TimeProvider.System);
-        Assert.Equal(MeterScope.NodeDc, assumed.Channels[0].Scope);
+        Assert.Equal(MeterScope.Platform, assumed.Channels[0].Scope);
         Assert.Contains(assumed.Channels[0].Notes, n => n.Contains("--hwmon-scope xgene_hwmon=SCOPE", StringComparison.Ordinal));
         using var given = HwmonMeter.Open(new HwmonOptions { Root = tree.Root, Scopes = new Dictionary<string, MeterScope> { ["xgene_hwmon"] = MeterScope.CpuPackage } }, TimeProvider.System);
         Assert.Equal(MeterScope.CpuPackage, given.Channels[0].Scope);

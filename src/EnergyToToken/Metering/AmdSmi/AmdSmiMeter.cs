@@ -73,13 +73,17 @@ public sealed class AmdSmiMeter : IPowerMeter
                 {
                     if (AmdSmiNative.GetEnergyCount(processor, out _, out var resolution, out _) != AmdSmiNative.Success) continue;
                     var index = gpus.Count;
+                    // Keyed by PCI address, as hwmon's amdgpu sensors are: a GPU read by both counts once.
+                    var key = AmdSmiNative.GetDeviceBdf(processor, out var bdf) == AmdSmiNative.Success
+                        ? FormattableString.Invariant($"pci:{bdf >> 16:x4}:{(bdf >> 8) & 0xFF:x2}:{(bdf >> 3) & 0x1F:x2}.{bdf & 0x7:x}")
+                        : $"amdsmi:{index}";
                     gpus.Add((processor, resolution * 1e-6));
                     channels.Add(new MeterChannel($"amdsmi:{index}", $"AMD GPU {index}", MeterScope.Accelerator, ReadingKind.Counter)
                     {
                         EnergyResolutionJoules = resolution * 1e-6,
                         PowerResolutionWatts = 1,
                         NominalUpdatePeriod = TimeSpan.FromMilliseconds(1),
-                        DeviceKey = $"amdsmi:{index}",
+                        DeviceKey = key,
                         Notes = ["socket power is reported in whole watts"],
                     });
                 }
@@ -104,9 +108,9 @@ public sealed class AmdSmiMeter : IPowerMeter
             if (AmdSmiNative.GetPowerInfo(_gpus[i].Handle, ref _power[0]) == AmdSmiNative.Success)
             {
                 var info = MemoryMarshal.Read<AmdSmiPowerInfo>(_power);
-                // Unsupported members are UINT32_MAX; current socket power exists on MI300 and newer.
-                watts = info.CurrentSocketPower is not (0 or uint.MaxValue) ? info.CurrentSocketPower
-                    : info.AverageSocketPower is not (0 or uint.MaxValue) ? info.AverageSocketPower : double.NaN;
+                // Unsupported members are UINT32_MAX, or 0xFFFF copied from gpu_metrics on some GPUs.
+                watts = info.CurrentSocketPower is not (0 or 0xFFFF or uint.MaxValue) ? info.CurrentSocketPower
+                    : info.AverageSocketPower is not (0 or 0xFFFF or uint.MaxValue) ? info.AverageSocketPower : double.NaN;
             }
             var after = _time.GetTimestamp();
             readings[i] = status == AmdSmiNative.Success

@@ -36,6 +36,10 @@ internal static partial class AmdSmiNative
     [LibraryImport(Library, EntryPoint = "amdsmi_get_energy_count")]
     public static partial int GetEnergyCount(nint processor, out ulong accumulator, out float resolutionMicrojoules, out ulong timestamp);
 
+    /// <summary>PCI address packed as function:3, device:5, bus:8, domain:48 bits (<c>amdsmi_bdf_t</c>).</summary>
+    [LibraryImport(Library, EntryPoint = "amdsmi_get_gpu_device_bdf")]
+    public static partial int GetDeviceBdf(nint processor, out ulong bdf);
+
     /// <summary>Fills an <c>amdsmi_power_info_t</c>; the buffer is larger than any published layout.</summary>
     [LibraryImport(Library, EntryPoint = "amdsmi_get_power_info")]
     public static partial int GetPowerInfo(nint processor, ref byte info);

@@ -11,7 +11,7 @@ public sealed record HwmonOptions
 
     /// <summary>
     /// Scope per hwmon driver name, over the built-in guesses (amdgpu → accelerator; acpi_power_meter, power_meter →
-    /// node AC; amd_energy, zenpower → CPU package; anything else → node DC).
+    /// node AC; amd_energy, zenpower → CPU package; anything else → platform, which never swallows accelerators).
     /// </summary>
     public IReadOnlyDictionary<string, MeterScope> Scopes { get; init; } = new Dictionary<string, MeterScope>();
 }
@@ -52,12 +52,13 @@ public sealed partial class HwmonMeter : IPowerMeter
         {
             var id = Path.GetFileName(device);
             var driver = SysfsFile.ReadText(Path.Combine(device, "name")) ?? id;
+            var pciKey = PciKey(Path.Combine(device, "device"));
             var scope = options.Scopes.TryGetValue(driver, out var chosen) ? chosen : driver switch
             {
                 "amdgpu" => MeterScope.Accelerator,
                 "acpi_power_meter" or "power_meter" => MeterScope.NodeAc,
                 "amd_energy" or "zenpower" => MeterScope.CpuPackage,
-                _ => MeterScope.NodeDc,
+                _ => MeterScope.Platform,
             };
             foreach (var file in Directory.GetFiles(device).Order(StringComparer.Ordinal))
             {
@@ -77,16 +78,17 @@ public sealed partial class HwmonMeter : IPowerMeter
                     && new SysfsFile(Path.Combine(device, $"power{index}_average_interval")).TryRead(out var ms) == ReadStatus.Ok
                     ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
                 var what = label ?? $"{kind}{index}";
-                channels.Add(new MeterChannel($"hwmon:{driver}:{what}:{match.Groups["what"].Value}", $"hwmon {driver} {what} ({id})", scope, readingKind)
+                channels.Add(new MeterChannel($"hwmon:{id}:{driver}:{what}:{match.Groups["what"].Value}", $"hwmon {driver} {what} ({id})", scope, readingKind)
                 {
                     HasPower = kind == "power",
                     EnergyResolutionJoules = 1e-6,
                     PowerResolutionWatts = 1e-6,
                     AveragingWindow = window,
                     NominalUpdatePeriod = window > TimeSpan.Zero ? window : TimeSpan.FromMilliseconds(100),
-                    DeviceKey = $"hwmon:{driver}:{what}",
+                    // A PCI device (a GPU) is keyed by its bus address, which AMD SMI reports too: one GPU counts once.
+                    DeviceKey = pciKey ?? $"hwmon:{id}:{what}",
                     Notes = options.Scopes.ContainsKey(driver) || driver is "amdgpu" or "acpi_power_meter" or "power_meter" or "amd_energy" or "zenpower"
-                        ? [] : [$"scope of '{driver}' assumed node DC; set it with --hwmon-scope {driver}=SCOPE"],
+                        ? [] : [$"scope of '{driver}' assumed platform (not containing accelerators); set it with --hwmon-scope {driver}=SCOPE"],
                 });
                 files.Add(sensor);
             }
@@ -116,6 +118,23 @@ public sealed partial class HwmonMeter : IPowerMeter
     public void Dispose()
     {
     }
+
+    /// <summary><c>pci:DDDD:BB:DD.F</c> when the hwmon device is a PCI function, else null.</summary>
+    private static string? PciKey(string deviceLink)
+    {
+        try
+        {
+            var target = new FileInfo(deviceLink).ResolveLinkTarget(returnFinalTarget: true)?.Name ?? new DirectoryInfo(deviceLink).ResolveLinkTarget(true)?.Name;
+            return target is not null && PciAddress().IsMatch(target) ? $"pci:{target}" : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")]
+    private static partial Regex PciAddress();
 
     [GeneratedRegex(@"^(?<kind>power|energy)(?<n>\d+)_(?<what>input|average)$")]
     private static partial Regex Sensor();

@@ -54,7 +54,7 @@ public sealed partial class RaplMeter : IPowerMeter
             {
                 _ when name.StartsWith("package", StringComparison.Ordinal) && !isChild => MeterScope.CpuPackage,
                 "dram" => MeterScope.Dram,
-                "psys" when !isChild => MeterScope.NodeDc,
+                "psys" when !isChild => MeterScope.Platform,
                 _ => null, // core, uncore: already inside the package
             };
             if (scope is null) continue;
@@ -75,7 +75,7 @@ public sealed partial class RaplMeter : IPowerMeter
                 WrapJoules = wrap,
                 NominalUpdatePeriod = TimeSpan.FromMilliseconds(1),
                 DeviceKey = $"rapl:{id}",
-                Notes = scope == MeterScope.NodeDc ? ["psys covers the platform (SoC and what the platform rail feeds), taken as node DC"] : [],
+                Notes = scope == MeterScope.Platform ? ["psys covers the platform (CPU packages, DRAM, the SoC's rails), not discrete accelerators"] : [],
             });
             files.Add(energy);
         }

@@ -7,7 +7,8 @@ internal static partial class LibC
 {
     private const string Library = "libc";
 
-    public const int ReadOnly = 0;
+    /// <summary>O_RDONLY | O_CLOEXEC: a descriptor open while the measured command is forked must not leak into it.</summary>
+    public const int ReadOnly = 0x80000;
     public const int NoEntry = 2;
     public const int PermissionDenied = 13;
     public const int NotPermitted = 1;

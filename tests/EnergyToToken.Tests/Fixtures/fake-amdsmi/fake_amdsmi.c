@@ -114,6 +114,13 @@ amdsmi_status_t amdsmi_get_energy_count(amdsmi_processor_handle handle, uint64_t
     return 0;
 }
 
+amdsmi_status_t amdsmi_get_gpu_device_bdf(amdsmi_processor_handle handle, uint64_t *bdf) {
+    int index = (int)((struct gpu *)handle - gpus);
+    /* domain 0, bus 0x03 + index, device 0, function 0 */
+    *bdf = ((uint64_t)(0x03 + index) << 8);
+    return 0;
+}
+
 amdsmi_status_t amdsmi_get_power_info(amdsmi_processor_handle handle, amdsmi_power_info_t *info) {
     struct gpu *g = handle;
     memset(info, 0, sizeof *info);
