@@ -198,8 +198,8 @@ public sealed class PowerSampler : IDisposable
                 // After a stall (a slow remote read), skip the missed slots rather than bursting to catch up.
                 if (now - next > step) next = now + step - (now - next) % step;
                 var wait = (next - now) / (double)frequency;
-                // The event's wait handle wakes more cheaply than ManualResetEventSlim.Wait: at 100 Hz over four meters
-                // 0.9 % of a core against 1.5 % (bench sampler-overhead, docs/benchmarks.md).
+                // The event's wait handle woke more cheaply than ManualResetEventSlim.Wait in bench sampler-overhead
+                // (docs/benchmarks.md, "Sampler").
                 if (wait > 0 && stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(wait)))
                 {
                     Sample();
