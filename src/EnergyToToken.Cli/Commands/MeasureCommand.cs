@@ -107,10 +107,11 @@ internal static class MeasureCommand
                 }
                 catch (OperationCanceledException)
                 {
-                    // Keep what was measured and say it is incomplete. Ctrl+C in a terminal reaches the command too;
-                    // a signal sent to e2t alone is passed on. What does not stop within 2 s is killed.
+                    // Keep what was measured and say it is incomplete. Ctrl+C in a terminal reaches the command too,
+                    // so give it a moment before passing the signal on (a second SIGINT can cut its clean-up short);
+                    // what has not stopped 2 s later is killed.
                     incomplete = "interrupted before the command finished";
-                    Signal(process.Id, signalName);
+                    if (!process.WaitForExit(300)) Signal(process.Id, signalName);
                     if (process.WaitForExit(2000)) exitCode = process.ExitCode;
                     else process.Kill(entireProcessTree: true);
                 }
