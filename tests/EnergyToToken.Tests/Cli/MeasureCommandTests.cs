@@ -121,6 +121,16 @@ public class MeasureCommandTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("measure")]
+    [InlineData("meters")]
+    public void Help_matches_its_golden_file(string command)
+    {
+        var (code, output, _) = Run(command, "--help");
+        Assert.Equal(0, code);
+        Golden.Match(output, $"{command}-help.txt");
+    }
+
     [Fact]
     public void A_command_that_does_not_exist_is_named()
     {
