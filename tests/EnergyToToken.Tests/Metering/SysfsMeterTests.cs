@@ -4,6 +4,7 @@ using EnergyToToken.Metering;
 using EnergyToToken.Metering.CpuModel;
 using EnergyToToken.Metering.Hwmon;
 using EnergyToToken.Metering.Rapl;
+using EnergyToToken.Metering.Sysfs;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EnergyToToken.Tests.Metering;
@@ -47,7 +48,8 @@ public class SysfsMeterTests
             time.Advance(TimeSpan.FromMilliseconds(100));
         }
         File.Delete(energy);
-        sampler.SampleOnce();
+        // The descriptor is re-opened every SysfsFile.ReopenEvery reads: the vanished file is noticed within that many.
+        for (var i = 0; i < SysfsFile.ReopenEvery; i++) sampler.SampleOnce();
         var track = Assert.Single(sampler.Tracks);
         Assert.Equal(1.7, track.Energy[^1], 9); // 0.5 + (1000 − 999.5 + 0.2) + 0.5 J
         Assert.Contains(track.Events, e => e.Kind == MeterEventKind.Wrap);

@@ -96,7 +96,11 @@ public sealed class CpuModelMeter : IPowerMeter
         var meter = new CpuModelMeter(stat, tdp / cpus, options.ProcessId > 0, channel, time);
         Span<MeterReading> probe = stackalloc MeterReading[1];
         meter.Read(probe, []);
-        if (probe[0].Status != ReadStatus.Ok) throw new EnergyToTokenException($"cpu-model: {stat.Path} cannot be read ({probe[0].Status}).");
+        if (probe[0].Status != ReadStatus.Ok)
+        {
+            meter.Dispose();
+            throw new EnergyToTokenException($"cpu-model: {stat.Path} cannot be read ({probe[0].Status}).");
+        }
         return meter;
     }
 
@@ -153,7 +157,5 @@ public sealed class CpuModelMeter : IPowerMeter
         return true;
     }
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => _stat.Dispose();
 }

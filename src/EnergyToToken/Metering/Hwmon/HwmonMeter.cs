@@ -70,12 +70,16 @@ public sealed partial class HwmonMeter : IPowerMeter
                 if (label?.StartsWith("Ecore", StringComparison.Ordinal) == true) continue;
                 var sensor = new SysfsFile(file);
                 var status = sensor.TryRead(out _);
-                if (status == ReadStatus.PermissionDenied) denied.Add(file);
-                if (status != ReadStatus.Ok) continue;
+                if (status != ReadStatus.Ok)
+                {
+                    sensor.Dispose();
+                    if (status == ReadStatus.PermissionDenied) denied.Add(file);
+                    continue;
+                }
                 var readingKind = kind == "energy" ? ReadingKind.Counter
                     : match.Groups["what"].Value == "average" ? ReadingKind.AveragedPower : ReadingKind.InstantPower;
-                var window = readingKind == ReadingKind.AveragedPower
-                    && new SysfsFile(Path.Combine(device, $"power{index}_average_interval")).TryRead(out var ms) == ReadStatus.Ok
+                using var intervalFile = new SysfsFile(Path.Combine(device, $"power{index}_average_interval"));
+                var window = readingKind == ReadingKind.AveragedPower && intervalFile.TryRead(out var ms) == ReadStatus.Ok
                     ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
                 var what = label ?? $"{kind}{index}";
                 channels.Add(new MeterChannel($"hwmon:{id}:{driver}:{what}:{match.Groups["what"].Value}", $"hwmon {driver} {what} ({id})", scope, readingKind)
@@ -117,6 +121,7 @@ public sealed partial class HwmonMeter : IPowerMeter
 
     public void Dispose()
     {
+        foreach (var file in _files) file.Dispose();
     }
 
     /// <summary><c>pci:DDDD:BB:DD.F</c> when the hwmon device is a PCI function, else null.</summary>

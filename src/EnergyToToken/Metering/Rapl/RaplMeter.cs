@@ -60,13 +60,14 @@ public sealed partial class RaplMeter : IPowerMeter
             if (scope is null) continue;
             var energy = new SysfsFile(Path.Combine(zone, "energy_uj"));
             var status = energy.TryRead(out _);
-            if (status == ReadStatus.PermissionDenied)
+            if (status != ReadStatus.Ok)
             {
-                denied.Add(energy.Path);
+                energy.Dispose();
+                if (status == ReadStatus.PermissionDenied) denied.Add(energy.Path);
                 continue;
             }
-            if (status != ReadStatus.Ok) continue;
-            double? wrap = new SysfsFile(Path.Combine(zone, "max_energy_range_uj")).TryRead(out var range) == ReadStatus.Ok && range > 0 ? range / 1e6 : null;
+            using var rangeFile = new SysfsFile(Path.Combine(zone, "max_energy_range_uj"));
+            double? wrap = rangeFile.TryRead(out var range) == ReadStatus.Ok && range > 0 ? range / 1e6 : null;
             var socket = match.Groups["socket"].Value;
             channels.Add(new MeterChannel($"rapl:{name}{(scope == MeterScope.Dram ? "-" + socket : "")}", $"RAPL {name} ({id})", scope.Value, ReadingKind.Counter)
             {
@@ -105,6 +106,7 @@ public sealed partial class RaplMeter : IPowerMeter
 
     public void Dispose()
     {
+        foreach (var file in _files) file.Dispose();
     }
 
     [GeneratedRegex(@"^intel-rapl:(?<socket>\d+)(:(?<child>\d+))?$")]

@@ -5,13 +5,20 @@ using System.Text;
 namespace EnergyToToken.Metering.Sysfs;
 
 /// <summary>
-/// One sysfs attribute holding an integer (<c>energy_uj</c>, <c>power1_input</c>), read afresh on every call:
-/// opened, read and closed through libc with a path encoded once, so reading allocates nothing and a file that
-/// vanishes or turns root-only is noticed at the next read.
+/// One sysfs attribute holding an integer (<c>energy_uj</c>, <c>power1_input</c>), read through libc with a path
+/// encoded once, so reading allocates nothing. The descriptor stays open and is re-read from offset 0 (sysfs and
+/// procfs regenerate the value); every <see cref="ReopenEvery"/> reads it is closed and opened again, so a file that
+/// vanishes or turns root-only is noticed within that many reads even where the kernel would keep serving the old
+/// descriptor.
 /// </summary>
-internal sealed class SysfsFile(string path)
+internal sealed class SysfsFile(string path) : IDisposable
 {
+    /// <summary>Reads between re-opens: 100 ms at 100 Hz. Opening walks the path, which costs more than the read itself.</summary>
+    public const int ReopenEvery = 10;
+
     private readonly byte[] _path = Encoding.UTF8.GetBytes(path + "\0");
+    private int _fd = -1;
+    private int _reads;
 
     public string Path { get; } = path;
 
@@ -29,14 +36,30 @@ internal sealed class SysfsFile(string path)
     public ReadStatus TryRead(Span<byte> buffer, out int length)
     {
         length = 0;
-        var fd = LibC.Open(ref _path[0], LibC.ReadOnly);
-        if (fd < 0) return Status(Marshal.GetLastPInvokeError());
-        var n = LibC.PRead(fd, ref buffer[0], (nuint)buffer.Length, 0);
-        var error = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-        _ = LibC.Close(fd); // nothing useful to do if closing a read-only descriptor fails
-        if (n < 0) return Status(error);
+        if (_fd >= 0 && ++_reads % ReopenEvery == 0) Close();
+        if (_fd < 0)
+        {
+            _fd = LibC.Open(ref _path[0], LibC.ReadOnly);
+            if (_fd < 0) return Status(Marshal.GetLastPInvokeError());
+        }
+        var n = LibC.PRead(_fd, ref buffer[0], (nuint)buffer.Length, 0);
+        if (n < 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            Close();
+            return Status(error);
+        }
         length = (int)n;
         return ReadStatus.Ok;
+    }
+
+    public void Dispose() => Close();
+
+    private void Close()
+    {
+        if (_fd < 0) return;
+        _ = LibC.Close(_fd); // nothing useful to do if closing a read-only descriptor fails
+        _fd = -1;
     }
 
     private static ReadStatus Status(int errno) => errno switch
