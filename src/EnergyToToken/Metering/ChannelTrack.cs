@@ -77,9 +77,6 @@ internal sealed class ChannelTrack
 
     public double MaxReadLatencySeconds => _latencyTicksMax * _tickSeconds;
 
-    /// <summary>Energy added by reset bridges (estimated, not measured) and its bound, J.</summary>
-    public double ResetEstimateJoules { get; private set; }
-
     /// <summary>
     /// The source's update period: the median interval between observed changes. Null until two changes were seen.
     /// When it is not longer than the sampling interval the source updates at least as often as we sample, and the
@@ -171,7 +168,6 @@ internal sealed class ChannelTrack
                     var seconds = at - _previousOkAt;
                     var watts = double.IsFinite(reading.Watts) ? reading.Watts : LastCounterWatts();
                     var estimate = Math.Max(delta, double.IsFinite(watts) ? watts * seconds : delta);
-                    ResetEstimateJoules += estimate - delta;
                     _events.Add(new MeterEvent(Channel.Id, MeterEventKind.Reset, _previousOkAt, at,
                         $"counter went from {_previousRaw:0.###} J to {reading.Joules:0.###} J; {estimate - delta:0.###} J estimated from power over {seconds:0.###} s")
                     { EstimatedJoules = estimate - delta });

@@ -39,12 +39,8 @@ internal sealed class EnergyCurve
 
     public double End => _t.Length == 0 ? double.NaN : _t[^1];
 
-    public ReadOnlySpan<double> Times => _t;
-
     /// <summary>Power at the knots (power curves only).</summary>
     public ReadOnlySpan<double> Powers => _p;
-
-    public bool IsCounter => _p is null;
 
     public static EnergyCurve FromCounter(ReadOnlySpan<double> seconds, ReadOnlySpan<double> energy, ReadOnlySpan<bool> changed, double updatePeriodSeconds)
     {

@@ -63,8 +63,6 @@ public sealed class PowerSampler : IDisposable
     /// <summary>Gauges per meter: the names and, per read, the time (s) and values.</summary>
     internal IReadOnlyList<TelemetryTrack> Telemetry => [.. _slots.Where(l => l.Telemetry.Names.Count > 0).Select(l => l.Telemetry)];
 
-    public IReadOnlyList<IPowerMeter> Meters => [.. _slots.Select(l => l.Meter)];
-
     /// <summary>Seconds since <see cref="Origin"/> now.</summary>
     public double Now => _time.GetElapsedTime(Origin).TotalSeconds;
 

@@ -119,9 +119,6 @@ public sealed class StepModel
         _limitWatts = (options.PowerLimitWatts ?? accelerator.PowerLimitWatts) * devices;
     }
 
-    /// <summary>Idle power of all devices, W.</summary>
-    public double IdleWatts => _idleWatts;
-
     public StepCost Cost(in StepWork work)
     {
         var tokens = work.Tokens;
