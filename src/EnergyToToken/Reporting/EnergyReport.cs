@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using EnergyToToken.Metering;
+using static EnergyToToken.Reporting.ModelReport;
 
 namespace EnergyToToken.Reporting;
 
@@ -172,12 +173,6 @@ public static class EnergyReport
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
         w.WriteEndArray();
-    }
-
-    private static string Camel<T>(T value) where T : struct, Enum
-    {
-        var text = value.ToString();
-        return char.ToLowerInvariant(text[0]) + text[1..];
     }
 
     private static string Write(Action<Utf8JsonWriter> body)
