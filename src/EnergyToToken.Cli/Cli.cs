@@ -12,6 +12,7 @@ internal static class Cli
         CatalogCommand.Create(),
         MetersCommand.Create(),
         MeasureCommand.Create(),
+        TwinCommand.Create(),
     };
 }
 

@@ -123,10 +123,8 @@ public sealed class StepModel
     {
         var tokens = work.Tokens;
         if (tokens == 0) return new StepCost(0, 0, 0, 0, 0, _idleWatts, 0, false);
-        var flop = tokens * _model.WeightFlopPerToken
-            + AttentionFlop(work.PrefillAttended) + AttentionFlop(work.DecodeAttended);
-        // Prefill reads a chunk's context once (flash attention keeps tiles on chip); decode reads each context once.
-        var bytes = _weightBytes + (work.PrefillContext + work.DecodeAttended + tokens) * _kvBytesPerToken;
+        var flop = Flop(work);
+        var bytes = _weightBytes + KvBytes(work);
         var compute = flop / _peakFlop;
         var memory = bytes / _bandwidth;
         var seconds = Math.Max(compute, memory) + _options.OverheadSeconds;
@@ -141,6 +139,36 @@ public sealed class StepModel
         }
         return new StepCost(seconds, compute, memory, flop, bytes, _idleWatts + demand, dynamicJoules, false);
     }
+
+    /// <summary>Idle power of all devices together, W: what the deployment draws between steps.</summary>
+    public double IdleWatts => _idleWatts;
+
+    /// <summary>
+    /// The share of a step's dynamic energy that belongs to <paramref name="part"/>, one sequence's work inside
+    /// <paramref name="step"/>: its share of the FLOP weighted by the compute side of the energy, plus its share of the
+    /// bytes (the weights split by tokens, its own KV) weighted by the memory side. Shares of all parts sum to 1.
+    /// </summary>
+    public double Share(in StepCost cost, in StepWork step, in StepWork part)
+    {
+        if (part.Tokens == 0 || step.Tokens == 0) return 0;
+        var computeSide = _options.ComputePowerShare * cost.ComputeSeconds;
+        var memorySide = _options.MemoryPowerShare * cost.MemorySeconds;
+        var partBytes = _weightBytes * part.Tokens / step.Tokens + KvBytes(part);
+        var flopShare = cost.Flop > 0 ? Flop(part) / cost.Flop : 0;
+        var byteShare = partBytes / cost.Bytes;
+        var sides = computeSide + memorySide;
+        // With both shares set to zero there is no dynamic energy to split; fall back to tokens so shares still sum to 1.
+        return sides > 0 ? (computeSide * flopShare + memorySide * byteShare) / sides : part.Tokens / (double)step.Tokens;
+    }
+
+    /// <summary>The fraction of a step spent at the compute roof: the twin's stand-in for SM activity.</summary>
+    public static double ComputeActivity(in StepCost cost) => cost.Seconds > 0 ? Math.Min(1, cost.ComputeSeconds / cost.Seconds) : 0;
+
+    private double Flop(in StepWork work) =>
+        work.Tokens * _model.WeightFlopPerToken + AttentionFlop(work.PrefillAttended) + AttentionFlop(work.DecodeAttended);
+
+    /// <summary>KV bytes moved: prefill reads a chunk's context once (flash attention keeps tiles on chip), decode reads each context once, every new token is written.</summary>
+    private double KvBytes(in StepWork work) => (work.PrefillContext + work.DecodeAttended + work.Tokens) * _kvBytesPerToken;
 
     /// <summary>Attention FLOP for a total of <paramref name="attended"/> (token, attended token) pairs: the per-pair term of κ.</summary>
     private double AttentionFlop(double attended) => attended * _model.AttentionFlopPerToken(1);

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace EnergyToToken.Twin;
+
+/// <summary>
+/// Runs the twin's engine in real time on its own thread: each step lasts what the physical model says, the power
+/// ledger records it as it starts, and its tokens go to their sinks when it ends. Requests and aborts come from other
+/// threads through queues; everything the engine owns stays on its thread.
+/// </summary>
+internal sealed partial class TwinRuntime : IDisposable
+{
+    /// <summary>When the thread wakes this late after a step, the next step starts now rather than at the step's end, so a stall of the host is not compressed into a burst of steps.</summary>
+    private const double MaxCatchUpSeconds = 0.05;
+
+    private readonly TwinEngine _engine;
+    private readonly TwinDeployment _deployment;
+    private readonly ConcurrentQueue<TwinSequence> _incoming = new();
+    private readonly ConcurrentQueue<TwinSequence> _aborts = new();
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly Thread _thread;
+    private readonly long _origin = Stopwatch.GetTimestamp();
+    private volatile bool _stopping;
+    private int _queued;
+
+    public TwinRuntime(TwinDeployment deployment)
+    {
+        _deployment = deployment;
+        _engine = new TwinEngine(deployment, TwinText.Instance.Vocabulary);
+        Ledger = new PowerLedger(deployment.Step.IdleWatts);
+        _thread = new Thread(Run) { IsBackground = true, Name = "e2t twin engine", Priority = ThreadPriority.AboveNormal };
+        _thread.Start();
+    }
+
+    public PowerLedger Ledger { get; }
+
+    /// <summary>The twin's zero, a <see cref="Stopwatch.GetTimestamp"/> value: its clock is the monotonic clock meters use.</summary>
+    public long Origin => _origin;
+
+    /// <summary>Seconds since the twin started.</summary>
+    public double Now => (Stopwatch.GetTimestamp() - _origin) / (double)Stopwatch.Frequency;
+
+    public double SecondsAt(long timestamp) => (timestamp - _origin) / (double)Stopwatch.Frequency;
+
+    public int Running { get; private set; }
+
+    /// <summary>Requests waiting for admission, including those not yet seen by the engine.</summary>
+    public int Waiting => Volatile.Read(ref _queued);
+
+    public double KvUsage { get; private set; }
+
+    public long Preemptions { get; private set; }
+
+    public long PrefixHitTokens { get; private set; }
+
+    public long PrefixQueryTokens { get; private set; }
+
+    public long Steps { get; private set; }
+
+    /// <summary>How far behind the model's timeline the thread woke, s: the largest lateness seen.</summary>
+    public double MaxLateSeconds { get; private set; }
+
+    /// <summary>Queues a sequence; false when the waiting queue is full (the caller answers 429).</summary>
+    public bool TrySubmit(TwinSequence sequence)
+    {
+        if (Interlocked.Increment(ref _queued) > _deployment.Profile.Engine.MaxWaiting)
+        {
+            Interlocked.Decrement(ref _queued);
+            return false;
+        }
+        _incoming.Enqueue(sequence);
+        _wake.Set();
+        return true;
+    }
+
+    /// <summary>Stops a sequence at the next step boundary and frees its cache (the client went away).</summary>
+    public void Abort(TwinSequence sequence)
+    {
+        _aborts.Enqueue(sequence);
+        _wake.Set();
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _wake.Set();
+        _thread.Join();
+        _wake.Dispose();
+    }
+
+    private void Run()
+    {
+        var t = Now;
+        while (!_stopping)
+        {
+            while (_incoming.TryDequeue(out var sequence)) _engine.Add(sequence);
+            while (_aborts.TryDequeue(out var sequence)) _engine.Abort(sequence, t);
+            Publish();
+            if (!_engine.HasWork)
+            {
+                _wake.WaitOne();
+                t = Math.Max(t, Now);
+                continue;
+            }
+            var plan = _engine.Schedule();
+            Volatile.Write(ref _queued, _engine.WaitingCount + _incoming.Count);
+            if (plan.Count == 0)
+            {
+                // Cannot happen with a cache that holds the longest request; waiting beats spinning if it does.
+                _wake.WaitOne(1);
+                t = Now;
+                continue;
+            }
+            var cost = _deployment.Step.Cost(TwinEngine.Total(plan));
+            Ledger.Step(t, cost.Seconds, cost.Watts, StepModel.ComputeActivity(cost));
+            var end = t + cost.Seconds;
+            SleepUntil(end);
+            _engine.Complete(plan, cost, end);
+            Steps++;
+            var late = Now - end;
+            if (late > MaxLateSeconds) MaxLateSeconds = late;
+            t = late > MaxCatchUpSeconds ? Now : end;
+        }
+    }
+
+    private void Publish()
+    {
+        Running = _engine.RunningCount;
+        Volatile.Write(ref _queued, _engine.WaitingCount + _incoming.Count);
+        KvUsage = _engine.KvUsage;
+        Preemptions = _engine.Preemptions;
+        PrefixHitTokens = _engine.PrefixHitTokens;
+        PrefixQueryTokens = _engine.PrefixQueryTokens;
+    }
+
+    /// <summary>Sleeps to a point on the twin's clock with nanosleep: Thread.Sleep rounds to whole milliseconds, too coarse for 5 ms steps.</summary>
+    private void SleepUntil(double seconds)
+    {
+        while (true)
+        {
+            var remaining = seconds - Now;
+            if (remaining <= 0) return;
+            var spec = new TimeSpec { Seconds = (long)remaining, Nanoseconds = (long)((remaining - Math.Floor(remaining)) * 1e9) };
+            NanoSleep(ref spec, IntPtr.Zero);
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "nanosleep")]
+    private static partial int NanoSleep(ref TimeSpec request, IntPtr remaining);
+}
