@@ -2,7 +2,7 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using EnergyToToken.Benchmarks;
 
-// Two bench commands measure what per-operation timing cannot; everything else goes to BenchmarkDotNet.
+// Bench commands measure what per-operation timing cannot; everything else goes to BenchmarkDotNet.
 switch (args.FirstOrDefault())
 {
     case "sampler-overhead":
@@ -10,6 +10,15 @@ switch (args.FirstOrDefault())
         break;
     case "integration-error":
         MeterCommands.IntegrationError();
+        break;
+    case "twin-throughput":
+        await TwinCommands.Throughput(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2048,
+            TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10),
+            args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4);
+        break;
+    case "twin-serve":
+        await TwinCommands.Serve(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(ProductionBenchmarks).Assembly).Run(args);

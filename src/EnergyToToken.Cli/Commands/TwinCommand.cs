@@ -215,17 +215,19 @@ internal static class TwinCommand
             {
                 var catalogs = Catalogs.Load([]);
                 var table = new Table().Border(TableBorder.Rounded).Title("Twin vs published (steady state, closed loop)")
-                    .AddColumns("profile", "batch", "J/token published", "J/token twin", "error", "W published", "W twin", "error", "tokens/s twin");
+                    .AddColumns("profile", "batch", "J/tok pub", "J/tok twin", "Δ", "W pub", "W twin", "Δ", "tok/s pub*", "tok/s twin");
                 foreach (var point in TwinCalibration.Points)
                 {
                     var r = TwinCalibration.Evaluate(point, catalogs);
                     table.AddRow(point.Profile, point.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         Number(point.JoulesPerOutputToken), Number(Math.Round(r.JoulesPerOutputToken, 4)), Percent(Math.Round(r.EnergyError, 3)),
-                        Number(point.Watts), Number(Math.Round(r.Watts)), Percent(Math.Round(r.PowerError, 3)), Number(Math.Round(r.OutputTokensPerSecond)));
+                        Number(point.Watts), Number(Math.Round(r.Watts)), Percent(Math.Round(r.PowerError, 3)),
+                        Number(Math.Round(point.Watts / point.JoulesPerOutputToken)), Number(Math.Round(r.OutputTokensPerSecond)));
                 }
                 var console = Console(parse);
                 console.Write(table);
-                console.WriteLine($"Workload: {TwinCalibration.PromptTokens} prompt and {TwinCalibration.OutputTokens} output tokens per request. Published: {TwinCalibration.Points[0].Source}.");
+                console.WriteLine($"Workload: prompts of {TwinCalibration.PromptTokens} ± 50 % tokens, outputs of 1 to {2 * TwinCalibration.OutputTokens} tokens (seeded). * published W ÷ J/token.");
+                console.WriteLine($"Published: {TwinCalibration.Points[0].Source}.");
                 return ExitCodes.Success;
             }
             catch (EnergyToTokenException e)

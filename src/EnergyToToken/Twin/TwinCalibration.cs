@@ -19,13 +19,13 @@ public sealed record CalibrationResult(CalibrationPoint Point, double JoulesPerO
 /// <summary>The calibrated coefficients of the twin's physical model and the points they were fitted to; docs/twin.md gives their sources.</summary>
 public static class TwinCalibration
 {
-    /// <summary>The step model's coefficients for every bundled profile.</summary>
+    /// <summary>The step model's coefficients for every bundled profile: <see cref="StepModelOptions"/>'s defaults.</summary>
     public static StepModelOptions Coefficients { get; } = new();
 
-    /// <summary>Prompt tokens of the calibration workload (a stand-in for ML.ENERGY's lm-arena-chat requests).</summary>
+    /// <summary>Mean prompt tokens of the calibration workload (a stand-in for ML.ENERGY's lm-arena-chat requests, whose lengths are not published): uniform over ±50 %.</summary>
     public const int PromptTokens = 1024;
 
-    /// <summary>Output tokens of the calibration workload.</summary>
+    /// <summary>Mean output tokens of the calibration workload: uniform from 1 to twice this.</summary>
     public const int OutputTokens = 512;
 
     private const string MlEnergyV3 = "ML.ENERGY Leaderboard v3.0 (Dec 2025, vLLM 0.11.1, lm-arena-chat, bf16), read from the published charts of https://ml.energy/blog/measurement/energy/llm-inference-energy-a-longitudinal-analysis";
@@ -45,8 +45,8 @@ public static class TwinCalibration
 
     /// <summary>
     /// Runs the twin at a calibration point: a closed loop at the point's concurrency (max sequences set to it, as
-    /// ML.ENERGY sets max_num_seqs), 8 × concurrency requests, measured over the steady state (from the first finish to
-    /// the last send, when the batch is full).
+    /// ML.ENERGY sets max_num_seqs), 8 × concurrency requests with lengths spread around the means (seeded, so every
+    /// run is the same), measured over the steady state (from the first finish to the last send, when the batch is full).
     /// </summary>
     public static CalibrationResult Evaluate(CalibrationPoint point, Catalog.Catalogs catalogs, StepModelOptions? coefficients = null)
     {
@@ -57,7 +57,13 @@ public static class TwinCalibration
             Engine = profile.Engine with { MaxSequences = point.Concurrency },
         };
         var deployment = TwinDeployment.Create(profile, catalogs);
-        var requests = Enumerable.Repeat(new SimulatedRequest(0, PromptTokens, OutputTokens), 8 * point.Concurrency).ToList();
+        var random = new Random(11);
+        var requests = Enumerable.Range(0, 8 * point.Concurrency).Select(_ =>
+        {
+            // Spread lengths, so prefills do not all land in the same steps as they would with identical requests.
+            var prompt = Math.Max(1, (int)(PromptTokens * (0.5 + random.NextDouble())));
+            return new SimulatedRequest(0, prompt, Math.Max(1, (int)(OutputTokens * 2 * random.NextDouble())));
+        }).ToList();
         var result = TwinSimulator.RunClosedLoop(deployment, point.Concurrency, requests);
         var from = result.Requests.Min(r => r.SampledSeconds[^1]);
         var to = result.Requests.Max(r => r.ArrivalSeconds);

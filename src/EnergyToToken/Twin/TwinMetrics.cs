@@ -31,11 +31,12 @@ internal sealed class Histogram(string name, string help, double[] bounds)
             for (var i = 0; i <= bounds.Length; i++)
             {
                 cumulative += _counts[i];
-                var le = i < bounds.Length ? bounds[i].ToString("0.0##", CultureInfo.InvariantCulture) : "+Inf";
-                text.Append(name).Append("_bucket{").Append(labels).Append(",le=\"").Append(le).Append("\"} ").Append(cumulative).Append('\n');
+                var le = i < bounds.Length ? bounds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+                text.Append(name).Append("_bucket{").Append(labels).Append(labels.Length > 0 ? "," : "").Append("le=\"").Append(le).Append("\"} ").Append(cumulative).Append('\n');
             }
-            text.Append(name).Append("_sum{").Append(labels).Append("} ").Append(_sum.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-            text.Append(name).Append("_count{").Append(labels).Append("} ").Append(cumulative).Append('\n');
+            var braces = labels.Length > 0 ? "{" + labels + "}" : "";
+            text.Append(name).Append("_sum").Append(braces).Append(' ').Append(_sum.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+            text.Append(name).Append("_count").Append(braces).Append(' ').Append(cumulative).Append('\n');
         }
     }
 }
@@ -109,6 +110,8 @@ internal sealed class TwinMetrics
         foreach (var fault in Enum.GetValues<TwinFault>())
             text.Append("e2t_twin_faults_injected_total{fault=\"").Append(FaultName(fault)).Append("\"} ").Append(Faults(fault)).Append('\n');
         Counter(text, "e2t_twin_rejected_requests_total", "Requests refused with 429 because the waiting queue was full.", "", Rejected);
+        Counter(text, "e2t_twin_steps_total", "Engine steps run.", "", runtime.Steps);
+        runtime.Lateness.Write(text, "");
         Gauge(text, "e2t_twin_simulated", "1: this server is the e2t twin; its figures are simulated.", "", 1);
         return text.ToString();
     }

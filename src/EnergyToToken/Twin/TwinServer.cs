@@ -61,6 +61,9 @@ public sealed class TwinServer : IAsyncDisposable
         GroundTruth = new TwinGroundTruth(options.KeepGroundTruth, options.GroundTruthPath);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
+        // Socket continuations run inline rather than hopping to Kestrel's I/O queues: each step wakes every stream at
+        // once, and the hop doubled the server's CPU per token (docs/benchmarks.md). Handlers never block, so it is safe.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -14,10 +14,16 @@ public class StepModelTests
     private const double Flops = 989.4e12 * 0.6;
     private const double Bandwidth = 3.35e12 * 0.8;
 
+    /// <summary>Round coefficients, so the expected values below can be written by hand (the calibrated defaults are not round).</summary>
+    private static readonly StepModelOptions Plain = new()
+    {
+        ComputeEfficiency = 0.6, MemoryEfficiency = 0.8, OverheadSeconds = 0, CollectiveSeconds = 0, ComputePowerShare = 1, MemoryPowerShare = 0.5,
+    };
+
     private static StepModel Model(StepModelOptions? options = null)
     {
         var catalogs = Catalogs.Load([]);
-        return new StepModel(catalogs.Model("llama-3.1-8b"), catalogs.Accelerator("h100-sxm"), 1, "bf16", options ?? new StepModelOptions());
+        return new StepModel(catalogs.Model("llama-3.1-8b"), catalogs.Accelerator("h100-sxm"), 1, "bf16", options ?? Plain);
     }
 
     [Fact]
@@ -50,13 +56,13 @@ public class StepModelTests
     public void A_power_limit_below_the_demand_stretches_the_step_and_keeps_its_dynamic_energy()
     {
         var free = Model().Cost(StepWork.Prefill(4096));
-        var capped = Model(new StepModelOptions { PowerLimitWatts = 400 }).Cost(StepWork.Prefill(4096));
+        var capped = Model(Plain with { PowerLimitWatts = 400 }).Cost(StepWork.Prefill(4096));
         Assert.True(capped.PowerCapped);
         Close.To(400, capped.Watts);
         Close.To(free.DynamicJoules, capped.DynamicJoules);
         Close.To(free.DynamicJoules / (400 - 70), capped.Seconds); // 630/330 ≈ 1.91 × longer
         // A memory-bound decode step draws less than 400 W and is not slowed.
-        var decode = Model(new StepModelOptions { PowerLimitWatts = 400 }).Cost(StepWork.Decode(1, 1000));
+        var decode = Model(Plain with { PowerLimitWatts = 400 }).Cost(StepWork.Decode(1, 1000));
         Assert.False(decode.PowerCapped);
     }
 
