@@ -364,6 +364,8 @@ public sealed class TwinServer : IAsyncDisposable
             response.ContentType = "text/event-stream; charset=utf-8";
             response.Headers.CacheControl = "no-cache";
             await response.StartAsync(cancel).ConfigureAwait(false);
+            // StartAsync only commits the headers; flushing sends them now, as vLLM does, not with the first token.
+            await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
             var reader = _sink.Reader;
             var index = 0;
             var record = _server.GroundTruth.RecordsTokens;
