@@ -68,6 +68,10 @@ public sealed class TwinServer : IAsyncDisposable
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
             kestrel.Listen(ParseHost(options.Host), options.Port);
         });
+        // A flush completes only once the socket has taken the bytes (the send pipe pauses its writer at 2 bytes and
+        // resumes it when empty): written-token times are when the bytes left, and a reset's abort cannot drop tokens
+        // still queued inside Kestrel.
+        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 2);
         _app = builder.Build();
         _app.MapGet("/health", (RequestDelegate)(context => Task.CompletedTask));
         _app.MapGet("/v1/models", (RequestDelegate)ModelsAsync);
