@@ -399,7 +399,7 @@ public sealed class TwinServer : IAsyncDisposable
                             _context.Abort();
                             return;
                         }
-                        await Task.Delay(_server._options.Faults.StallDuration, cancel).ConfigureAwait(false);
+                        await StallAsync(cancel).ConfigureAwait(false);
                     }
                 }
                 await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
@@ -416,6 +416,18 @@ public sealed class TwinServer : IAsyncDisposable
             Append("[DONE]");
             await EndAsync().ConfigureAwait(false);
             await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Pauses for the whole stall duration. Task.Delay counts on the coarse tick clock (4 ms steps on Linux) and can
+        /// end that much early, so the rest is waited out on the precise clock.
+        /// </summary>
+        private async Task StallAsync(CancellationToken cancel)
+        {
+            var duration = _server._options.Faults.StallDuration;
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (var left = duration; left > TimeSpan.Zero; left = duration - System.Diagnostics.Stopwatch.GetElapsedTime(start))
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)), cancel).ConfigureAwait(false);
         }
 
         private void Record(bool record, int written)
@@ -443,7 +455,7 @@ public sealed class TwinServer : IAsyncDisposable
                 }
             }
             if (_sink.Reason == FinishReason.Abort) return;
-            if (Has(TwinFault.Stall)) await Task.Delay(_server._options.Faults.StallDuration, cancel).ConfigureAwait(false);
+            if (Has(TwinFault.Stall)) await StallAsync(cancel).ConfigureAwait(false);
             var body = new MemoryStream();
             using (var json = new Utf8JsonWriter(body))
             {
