@@ -115,7 +115,10 @@ public sealed class TwinErrorTests
         using var client = TwinHttp.Client(server);
 
         // A runs (its first token has arrived); B waits (its headers arrive once it is queued); C is refused.
-        using var a = await client.SendAsync(TwinHttp.Post("v1/completions", TwinHttp.Json(new { prompt = "A", max_tokens = 400, ignore_eos = true, stream = true })),
+        // A has its own client that does not drain an abandoned body (SocketsHttpHandler drains up to 1 MB for 2 s to
+        // reuse the connection), so disposing it closes the connection at once.
+        using var abandoning = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = server.BaseAddress };
+        using var a = await abandoning.SendAsync(TwinHttp.Post("v1/completions", TwinHttp.Json(new { prompt = "A", max_tokens = 400, ignore_eos = true, stream = true })),
             HttpCompletionOption.ResponseHeadersRead);
         await using var aBody = await a.Content.ReadAsStreamAsync();
         Assert.True(await aBody.ReadAsync(new byte[1]) > 0);

@@ -5,7 +5,12 @@ using EnergyToToken.Twin;
 
 namespace EnergyToToken.Tests.Twin;
 
-/// <summary>The twin's ground truth: every joule the ledger holds is idle power or some request's, and token times are consistent.</summary>
+/// <summary>
+/// The twin's ground truth: every joule the ledger holds is idle power or some request's, and token times are consistent.
+/// Alone in its collection: the reset must reach the engine before the request's last token, which a starved thread pool
+/// (other tests blocking on synchronous I/O) could delay.
+/// </summary>
+[Collection(TwinTiming.Name)]
 public sealed class TwinGroundTruthTests
 {
     /// <summary>Fault options that reset request 0 and none of requests 1–4 (the draw depends only on the seed and the ordinal).</summary>
@@ -19,10 +24,10 @@ public sealed class TwinGroundTruthTests
         await using var server = await TwinHttp.StartAsync(new TwinServerOptions { Faults = ResetFirstOnly() });
         using var client = TwinHttp.Client(server);
 
-        // Request 0 starts first (its headers arrive once it is queued) and is reset after 20 of 40 tokens, while four
+        // Request 0 starts first (its headers arrive once it is queued) and is reset after 40 of 80 tokens, while four
         // others, streamed and whole, completions and chat, run beside it.
         var reset = await client.SendAsync(TwinHttp.Post("v1/completions",
-            TwinHttp.Json(new { prompt = "This one breaks.", max_tokens = 40, ignore_eos = true, stream = true })), HttpCompletionOption.ResponseHeadersRead);
+            TwinHttp.Json(new { prompt = "This one breaks.", max_tokens = 80, ignore_eos = true, stream = true })), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("reset", TwinHttp.Faults(reset));
         var chat = new[] { new { role = "user", content = "Say something." } };
         var others = new Task<int>[]
@@ -34,7 +39,7 @@ public sealed class TwinGroundTruthTests
         };
         var broken = await TwinHttp.ReadAsync(reset);
         Assert.NotNull(broken.Error);
-        Assert.Equal(20, TwinHttp.Tokens(broken).Count);
+        Assert.Equal(40, TwinHttp.Tokens(broken).Count);
         var prompts = await Task.WhenAll(others);
         await TwinHttp.WaitUntilAsync(() => server.GroundTruth.Requests.Count == 5, "five requests to finish");
 
@@ -49,7 +54,7 @@ public sealed class TwinGroundTruthTests
         Assert.All(truths.Skip(1), r => Assert.Equal(FinishReason.Length, r.Finish));
         Assert.Equal([8, 6, 5, 1], truths.Skip(1).Select(r => r.OutputTokens).OrderDescending());
         Assert.Equal(prompts.Order(), truths.Skip(1).Select(r => r.PromptTokens).Order());
-        Assert.InRange(truths[0].OutputTokens, 20, 39); // stopped by the reset, not by max_tokens
+        Assert.InRange(truths[0].OutputTokens, 40, 79); // stopped by the reset, not by max_tokens
         foreach (var r in truths)
         {
             var what = $"request {r.Id}";
@@ -61,7 +66,7 @@ public sealed class TwinGroundTruthTests
             Assert.True(r.ArrivalSeconds <= r.SampledSeconds[0], what);
             for (var i = 1; i < r.SampledSeconds.Count; i++) Assert.True(r.SampledSeconds[i] > r.SampledSeconds[i - 1], what);
             // One written time per token (the reset one: per token that left before the reset), non-decreasing, never before its token was sampled.
-            Assert.Equal(r.Finish == FinishReason.Abort ? 20 : r.OutputTokens, r.WrittenSeconds.Count);
+            Assert.Equal(r.Finish == FinishReason.Abort ? 40 : r.OutputTokens, r.WrittenSeconds.Count);
             for (var i = 0; i < r.WrittenSeconds.Count; i++)
             {
                 Assert.True(r.WrittenSeconds[i] >= r.SampledSeconds[i], $"{what}: token {i} written at {r.WrittenSeconds[i]:R}, sampled at {r.SampledSeconds[i]:R}");
