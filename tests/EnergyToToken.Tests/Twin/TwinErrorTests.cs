@@ -136,5 +136,9 @@ public sealed class TwinErrorTests
         Assert.Equal(2, TwinHttp.Tokens(stream).Count);
         await TwinHttp.WaitUntilAsync(() => server.GroundTruth.Requests.Count == 2, "A (aborted) and B to finish");
         Assert.Equal([FinishReason.Length, FinishReason.Abort], server.GroundTruth.Requests.Select(r => r.Finish!.Value).Order());
+        var samples = await TwinHttp.ScrapeAsync(client, "metrics");
+        Assert.Equal(1, TwinHttp.Value(samples, "vllm:request_success_total", ("finished_reason", "abort")));
+        Assert.Equal(1, TwinHttp.Value(samples, "vllm:request_success_total", ("finished_reason", "length")));
+        Assert.Equal(1, TwinHttp.Value(samples, "e2t_twin_rejected_requests_total"));
     }
 }

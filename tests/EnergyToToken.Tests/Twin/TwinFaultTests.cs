@@ -293,5 +293,15 @@ public sealed class TwinStallTests
         var others = Enumerable.Range(1, events.Count - 1).Where(i => i != 3)
             .Select(i => (events[i].Timestamp - events[i - 1].Timestamp) / (double)Stopwatch.Frequency);
         Assert.All(others, g => Assert.True(g < 0.25, $"another gap of {g:0.000} s"));
+
+        // A whole answer waits the stall after its last token, then comes in one piece.
+        var started = Stopwatch.GetTimestamp();
+        var (response, body) = await TwinHttp.PostAsync(client, "v1/completions", new { prompt = "Stall me", max_tokens = 2, ignore_eos = true });
+        Assert.True(Stopwatch.GetElapsedTime(started).TotalSeconds >= 0.3);
+        Assert.Equal("stall", TwinHttp.Faults(response));
+        Assert.Equal(2, (int)body!["usage"]!["completion_tokens"]!);
+        await TwinHttp.WaitUntilAsync(() => server.GroundTruth.Requests.Count == 2, "the whole answer to be committed");
+        var whole = server.GroundTruth.Requests[1];
+        Assert.All(whole.WrittenSeconds, w => Assert.True(w - whole.SampledSeconds[^1] >= 0.3, $"written {w - whole.SampledSeconds[^1]:R} s after the last token"));
     }
 }
