@@ -71,6 +71,10 @@ public sealed class TwinServer : IAsyncDisposable
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
             kestrel.Listen(ParseHost(options.Host), options.Port);
         });
+        // A flush completes only once the socket has taken the bytes (the send pipe pauses its writer at 2 bytes and
+        // resumes it when empty): written-token times are when the bytes left, and a reset's abort cannot drop tokens
+        // still queued inside Kestrel.
+        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 2);
         _app = builder.Build();
         _app.MapGet("/health", (RequestDelegate)(context => Task.CompletedTask));
         _app.MapGet("/v1/models", (RequestDelegate)ModelsAsync);
@@ -367,6 +371,8 @@ public sealed class TwinServer : IAsyncDisposable
             response.ContentType = "text/event-stream; charset=utf-8";
             response.Headers.CacheControl = "no-cache";
             await response.StartAsync(cancel).ConfigureAwait(false);
+            // StartAsync only commits the headers; flushing sends them now, as vLLM does, not with the first token.
+            await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
             var reader = _sink.Reader;
             var index = 0;
             var record = _server.GroundTruth.RecordsTokens;
@@ -396,7 +402,7 @@ public sealed class TwinServer : IAsyncDisposable
                             _context.Abort();
                             return;
                         }
-                        await Task.Delay(_server._options.Faults.StallDuration, cancel).ConfigureAwait(false);
+                        await StallAsync(cancel).ConfigureAwait(false);
                     }
                 }
                 await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
@@ -413,6 +419,18 @@ public sealed class TwinServer : IAsyncDisposable
             Append("[DONE]");
             await EndAsync().ConfigureAwait(false);
             await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Pauses for the whole stall duration. Task.Delay counts on the coarse tick clock (4 ms steps on Linux) and can
+        /// end that much early, so the rest is waited out on the precise clock.
+        /// </summary>
+        private async Task StallAsync(CancellationToken cancel)
+        {
+            var duration = _server._options.Faults.StallDuration;
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (var left = duration; left > TimeSpan.Zero; left = duration - System.Diagnostics.Stopwatch.GetElapsedTime(start))
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)), cancel).ConfigureAwait(false);
         }
 
         private void Record(bool record, int written)
@@ -440,7 +458,7 @@ public sealed class TwinServer : IAsyncDisposable
                 }
             }
             if (_sink.Reason == FinishReason.Abort) return;
-            if (Has(TwinFault.Stall)) await Task.Delay(_server._options.Faults.StallDuration, cancel).ConfigureAwait(false);
+            if (Has(TwinFault.Stall)) await StallAsync(cancel).ConfigureAwait(false);
             var body = new MemoryStream();
             using (var json = new Utf8JsonWriter(body))
             {
