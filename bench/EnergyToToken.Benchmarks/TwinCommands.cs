@@ -66,7 +66,8 @@ internal static class TwinCommands
         await child.WaitForExitAsync();
         Console.WriteLine($"streams {streams} (open at the end of the window: {open}), {devices} simulated H100s, window {seconds:0.0} s");
         Console.WriteLine($"tokens/s {(tokens1 - tokens0) / seconds:N0} (from vllm:generation_tokens_total), steps/s {(steps1 - steps0) / seconds:0.0}");
-        Console.WriteLine($"server CPU {(cpu1 - cpu0) / seconds:0.00} cores (utime + stime from /proc/PID/stat), {(cpu1 - cpu0) / Math.Max(1, tokens1 - tokens0) * 1e6:0.0} µs per token");
+        var cpu = cpu1.User + cpu1.System - cpu0.User - cpu0.System;
+        Console.WriteLine($"server CPU {cpu / seconds:0.00} cores ({(cpu1.User - cpu0.User) / seconds:0.00} user + {(cpu1.System - cpu0.System) / seconds:0.00} system, /proc/PID/stat), {cpu / Math.Max(1, tokens1 - tokens0) * 1e6:0.0} µs per token");
         var steps = Math.Max(1, steps1 - steps0);
         Console.WriteLine($"tokens handed to streams after the step's simulated end: mean {(late1 - late0) / steps * 1000:0.00} ms; within 1 ms {(fast1 - fast0) / steps:P0}, within 10 ms {(ok1 - ok0) / steps:P0}");
         Console.WriteLine($"client received {received[0] / seconds / 1e6:0.0} MB/s");
@@ -103,11 +104,11 @@ internal static class TwinCommands
         return (Value("vllm:generation_tokens_total"), Value("e2t_twin_steps_total"), Value("e2t_twin_step_lateness_seconds_sum"), Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.001\"}"), Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.01\"}"));
     }
 
-    private static double CpuSeconds(int pid)
+    private static (double User, double System) CpuSeconds(int pid)
     {
         // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in clock ticks (100 Hz).
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) / 100.0, long.Parse(fields[12], CultureInfo.InvariantCulture) / 100.0);
     }
 }

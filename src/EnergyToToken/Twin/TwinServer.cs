@@ -61,9 +61,16 @@ public sealed class TwinServer : IAsyncDisposable
         GroundTruth = new TwinGroundTruth(options.KeepGroundTruth, options.GroundTruthPath);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        // Socket continuations run inline rather than hopping to Kestrel's I/O queues: each step wakes every stream at
-        // once, and the hop doubled the server's CPU per token (docs/benchmarks.md). Handlers never block, so it is safe.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        builder.WebHost.UseSockets(sockets =>
+        {
+            // Socket continuations run inline rather than hopping to Kestrel's I/O queues: each step wakes every stream
+            // at once, and the hop cost a third of the server's CPU per token (docs/benchmarks.md). Handlers never block.
+            sockets.UnsafePreferInlineScheduling = true;
+            // A flush completes only once the socket has taken the bytes (the send pipe pauses its writer at 2 bytes and
+            // resumes it when empty): written-token times are when the bytes left, and a reset's abort cannot drop
+            // tokens still queued inside Kestrel.
+            sockets.MaxWriteBufferSize = 2;
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -71,10 +78,6 @@ public sealed class TwinServer : IAsyncDisposable
             kestrel.Limits.MaxConcurrentUpgradedConnections = null;
             kestrel.Listen(ParseHost(options.Host), options.Port);
         });
-        // A flush completes only once the socket has taken the bytes (the send pipe pauses its writer at 2 bytes and
-        // resumes it when empty): written-token times are when the bytes left, and a reset's abort cannot drop tokens
-        // still queued inside Kestrel.
-        builder.WebHost.UseSockets(sockets => sockets.MaxWriteBufferSize = 2);
         _app = builder.Build();
         _app.MapGet("/health", (RequestDelegate)(context => Task.CompletedTask));
         _app.MapGet("/v1/models", (RequestDelegate)ModelsAsync);
@@ -341,6 +344,7 @@ public sealed class TwinServer : IAsyncDisposable
         private readonly string _id;
         private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         private readonly bool _odd;
+        private readonly byte[] _prefix;
         private byte[] _event = new byte[512];
         private int _length;
 
@@ -355,6 +359,9 @@ public sealed class TwinServer : IAsyncDisposable
             _faults = faults;
             _id = (chat ? "chatcmpl-" : "cmpl-") + ordinal.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
             _odd = faults.Contains(TwinFault.Odd);
+            var created = _created.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _prefix = Encoding.UTF8.GetBytes(
+                $"{{\"id\":\"{_id}\",\"object\":\"{(chat ? "chat.completion.chunk" : "text_completion")}\",\"created\":{created},\"model\":\"{server.ModelName}\",\"choices\":[");
         }
 
         private bool Has(TwinFault fault) => _faults.Contains(fault);
@@ -416,7 +423,7 @@ public sealed class TwinServer : IAsyncDisposable
                 await EndAsync().ConfigureAwait(false);
             }
             Begin();
-            Append("[DONE]");
+            Append("[DONE]"u8);
             await EndAsync().ConfigureAwait(false);
             await response.BodyWriter.FlushAsync(cancel).ConfigureAwait(false);
         }
@@ -501,14 +508,14 @@ public sealed class TwinServer : IAsyncDisposable
         private void Begin()
         {
             _length = 0;
-            if (_odd) Append(": e2t twin keep-alive\r\n");
-            Append(_odd ? "data:" : "data: ");
+            if (_odd) Append(": e2t twin keep-alive\r\n"u8);
+            Append(_odd ? "data:"u8 : "data: "u8);
         }
 
         /// <summary>Ends the event and hands it to the response, in two writes under the split fault.</summary>
         private async ValueTask EndAsync()
         {
-            Append(_odd ? "\r\n\r\n" : "\n\n");
+            Append(_odd ? "\r\n\r\n"u8 : "\n\n"u8);
             var body = _context.Response.BodyWriter;
             if (_faults.Contains(TwinFault.Split))
             {
@@ -526,7 +533,7 @@ public sealed class TwinServer : IAsyncDisposable
         private void RoleChunk()
         {
             Prefix();
-            Append("{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}");
+            Append("{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}"u8);
         }
 
         private void TokenChunk(int token, int index)
@@ -535,18 +542,18 @@ public sealed class TwinServer : IAsyncDisposable
             var last = index == _sink.Target - 1;
             if (_chat)
             {
-                Append(index < _reasoning ? "{\"index\":0,\"delta\":{\"reasoning_content\":\"" : "{\"index\":0,\"delta\":{\"content\":\"");
+                Append(index < _reasoning ? "{\"index\":0,\"delta\":{\"reasoning_content\":\""u8 : "{\"index\":0,\"delta\":{\"content\":\""u8);
                 Append(_server._text.Utf8(token));
-                Append("\"},\"logprobs\":null,\"finish_reason\":");
+                Append("\"},\"logprobs\":null,\"finish_reason\":"u8);
             }
             else
             {
-                Append("{\"index\":0,\"text\":\"");
+                Append("{\"index\":0,\"text\":\""u8);
                 Append(_server._text.Utf8(token));
-                Append("\",\"logprobs\":null,\"finish_reason\":");
+                Append("\",\"logprobs\":null,\"finish_reason\":"u8);
             }
-            Append(!last ? "null" : _sink.EndsNaturally ? "\"stop\"" : "\"length\"");
-            Append(_chat ? "}]}" : ",\"stop_reason\":null}]}");
+            Append(!last ? "null"u8 : _sink.EndsNaturally ? "\"stop\""u8 : "\"length\""u8);
+            Append(_chat ? "}]}"u8 : ",\"stop_reason\":null}]}"u8);
         }
 
         private void UsageChunk()
@@ -563,16 +570,8 @@ public sealed class TwinServer : IAsyncDisposable
             Append(body.GetBuffer().AsSpan(0, (int)body.Length));
         }
 
-        private void Prefix()
-        {
-            Append("{\"id\":\"");
-            Append(_id);
-            Append(_chat ? "\",\"object\":\"chat.completion.chunk\",\"created\":" : "\",\"object\":\"text_completion\",\"created\":");
-            Append(_created.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Append(",\"model\":\"");
-            Append(_server.ModelName);
-            Append("\",\"choices\":[");
-        }
+        /// <summary>The start of every chunk of this response, encoded once: a token's event is then three copies.</summary>
+        private void Prefix() => Append(_prefix);
 
         private void Header(Utf8JsonWriter json, string type)
         {
@@ -605,12 +604,6 @@ public sealed class TwinServer : IAsyncDisposable
             FinishReason.Abort => "abort",
             _ => null,
         };
-
-        private void Append(string text)
-        {
-            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length));
-            _length += Encoding.UTF8.GetBytes(text, _event.AsSpan(_length));
-        }
 
         private void Append(ReadOnlySpan<byte> bytes)
         {

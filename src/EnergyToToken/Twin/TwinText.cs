@@ -12,7 +12,7 @@ internal sealed class TwinText
 {
     private static readonly Lazy<TwinText> Shared = new(() => new TwinText());
     private readonly Tokenizer _tokenizer;
-    private readonly Dictionary<int, byte[]> _json = new();
+    private readonly byte[][] _json = new byte[100_000][];
 
     private TwinText()
     {
