@@ -154,7 +154,8 @@ internal static class TwinCommand
                     return ExitCodes.Success;
                 }
                 var table = new Table().Border(TableBorder.Rounded).Title("Twin profiles (simulated deployments)")
-                    .AddColumns("profile", "model", "accelerator", "devices", "precision", "KV cache tokens", "max model len", "max seqs", "tokens / step", "description");
+                    .AddColumn(new TableColumn("profile").NoWrap())
+                    .AddColumns("model", "accelerator", "devices", "precision", "KV cache tokens", "max model len", "max seqs", "tokens / step", "description");
                 foreach (var d in deployments)
                 {
                     var p = d.Profile;
@@ -215,7 +216,8 @@ internal static class TwinCommand
             {
                 var catalogs = Catalogs.Load([]);
                 var table = new Table().Border(TableBorder.Rounded).Title("Twin vs published (steady state, closed loop)")
-                    .AddColumns("profile", "batch", "J/tok pub", "J/tok twin", "Δ", "W pub", "W twin", "Δ", "tok/s pub*", "tok/s twin");
+                    .AddColumn(new TableColumn("profile").NoWrap())
+                    .AddColumns( "batch", "J/tok pub", "J/tok twin", "Δ", "W pub", "W twin", "Δ", "tok/s pub*", "tok/s twin");
                 foreach (var point in TwinCalibration.Points)
                 {
                     var r = TwinCalibration.Evaluate(point, catalogs);

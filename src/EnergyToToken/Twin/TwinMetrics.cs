@@ -141,7 +141,7 @@ internal sealed class TwinMetrics
     };
 
     private static string DcgmLabels(TwinSensors sensors, int device) =>
-        $"gpu=\"{device}\",UUID=\"{sensors.Uuids[device]}\",pci_bus_id=\"00000000:{0x18 + device * 0x10:X2}:00.0\",device=\"nvidia{device}\",modelName=\"{sensors.ModelName}\",Hostname=\"e2t-twin\"";
+        $"gpu=\"{device}\",UUID=\"{sensors.Uuids[device]}\",pci_bus_id=\"00000000:{0x18 + device * 0x10:X2}:00.0\",device=\"nvidia{device}\",modelName=\"{sensors.ModelName}\",Hostname=\"e2t-twin\",e2t_simulated=\"true\"";
 
     private static void Gauge(StringBuilder text, string name, string help, string labels, double value) =>
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" gauge\n")

@@ -34,6 +34,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
 
         var prompt = chat ? ChatPrompt(root, text) : CompletionPrompt(root, text);
         int? maxTokens = null;
+        var maxName = "max_tokens";
         foreach (var name in chat ? new[] { "max_completion_tokens", "max_tokens" } : ["max_tokens"])
         {
             if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) continue;
@@ -41,6 +42,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
                 throw BadRequest($"{name} must be a whole number (was {value.GetRawText()}).", name);
             if (m < 1) throw BadRequest($"{name} must be at least 1, got {m}.", name);
             maxTokens = m;
+            maxName = name;
             break;
         }
         var length = deployment.MaxModelLength;
@@ -54,7 +56,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
         {
             throw BadRequest(
                 $"'max_tokens' or 'max_completion_tokens' is too large: {max}. This model's maximum context length is {length} tokens and your request has {prompt.Length} input tokens ({max} > {length} - {prompt.Length}).",
-                "max_tokens");
+                maxName);
         }
         var stream = Flag(root, "stream");
         var includeUsage = root.TryGetProperty("stream_options", out var options) && options.ValueKind == JsonValueKind.Object && Flag(options, "include_usage");

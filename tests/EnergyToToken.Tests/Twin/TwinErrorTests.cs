@@ -84,7 +84,7 @@ public sealed class TwinErrorTests
 
         var (chat, chatJson) = await TwinHttp.PostAsync(client, "v1/chat/completions",
             new { messages = new[] { new { role = "user", content = "hi" } }, max_completion_tokens = 64 });
-        TwinHttp.AssertError(chat, chatJson, 400, "BadRequestError", "max_tokens");
+        TwinHttp.AssertError(chat, chatJson, 400, "BadRequestError", "max_completion_tokens"); // the name the client used
 
         var (ok, body) = await TwinHttp.PostAsync(client, "v1/completions", new { prompt = ids, max_tokens = 54, ignore_eos = true });
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);

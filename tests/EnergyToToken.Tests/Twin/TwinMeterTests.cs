@@ -107,6 +107,7 @@ public sealed class TwinMeterTests
         Assert.All(meter.Channels, c => Assert.Equal(ReadingKind.Counter, c.Kind));
         Assert.All(meter.Channels, c => Assert.Equal(MeterScope.Accelerator, c.Scope));
         Assert.Equal(uuids, meter.Channels.Select(c => c.DeviceKey));
+        Assert.All(meter.Channels, c => Assert.True(c.Simulated)); // read from outside, the twin's devices still say so
         Assert.Equal(local.Channels.Select(c => c.DeviceKey), meter.Channels.Select(c => c.DeviceKey)); // the same devices, counted once
         Assert.All(meter.Channels, c => Assert.Contains("e2t twin, simulated", c.Description, StringComparison.Ordinal));
         Assert.Equal(meter.Channels.Select(c => c.Id + ":DCGM_FI_PROF_SM_ACTIVE"), meter.Telemetry.Select(t => t.Id));

@@ -153,6 +153,9 @@ public sealed class PrometheusTextMeter : IPowerMeter
                 if (energy is null && options.EnergyMetric.Length > 0) notes.Add($"no {options.EnergyMetric} series for this device: energy is integrated from power");
                 if (uuid.Length == 0) notes.Add($"no {options.DeviceKeyLabel} label: this device cannot be matched with the same device read by another meter");
                 if (options.PowerMetric == "DCGM_FI_DEV_POWER_USAGE") notes.Add("DCGM power is NVML's reading: a 1 s average on Ampere and newer");
+                // The e2t twin labels its simulated devices; results read from it must say they are simulated.
+                var simulated = any.Label("e2t_simulated") == "true";
+                if (simulated) notes.Add("simulated by the e2t twin (label e2t_simulated=\"true\"): not a measurement");
                 channels.Add(new MeterChannel(id, Title(any, options), options.Scope, kind)
                 {
                     HasPower = power is not null,
@@ -161,6 +164,7 @@ public sealed class PrometheusTextMeter : IPowerMeter
                     NominalUpdatePeriod = options.UpdatePeriod,
                     AveragingWindow = kind == ReadingKind.AveragedPower ? options.PowerAveragingWindow : TimeSpan.Zero,
                     DeviceKey = uuid,
+                    Simulated = simulated,
                     Notes = notes,
                 });
                 foreach (var metric in options.TelemetryMetrics)
