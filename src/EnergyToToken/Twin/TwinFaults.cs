@@ -53,8 +53,7 @@ public sealed record FaultOptions
     {
         if (!Rates.TryGetValue(fault, out var rate) || rate <= 0) return false;
         if (rate >= 1) return true;
-        var h = KvCache.Chain(Seed, [(int)ordinal, (int)(ordinal >> 32), (int)fault]);
-        return (h >> 11) * (1.0 / (1UL << 53)) < rate;
+        return new TwinRandom(KvCache.Chain(Seed, [(int)ordinal, (int)(ordinal >> 32), (int)fault])).NextDouble() < rate;
     }
 
     /// <summary>Parses <c>error=0.05:500,reset=0.01,stall=0.02:3s,no-done=0.1,split=0.2,odd=0.1,seed=7</c>.</summary>

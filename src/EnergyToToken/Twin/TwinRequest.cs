@@ -73,11 +73,8 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
     {
         var limit = MaxTokens ?? (Chat ? deployment.MaxModelLength - Prompt.Length : Math.Min(16, deployment.MaxModelLength - Prompt.Length));
         if (IgnoreEos) return (limit, false);
-        var h1 = KvCache.Chain(seed, [0x1e57]);
-        var h2 = KvCache.Chain(h1, [0x1e57]);
-        var u1 = (h1 >> 11) * (1.0 / (1UL << 53)) + 1e-300;
-        var u2 = (h2 >> 11) * (1.0 / (1UL << 53));
-        var normal = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+        // A stream apart from the one that picks the words, so the text does not depend on whether the length was drawn.
+        var normal = new TwinRandom(KvCache.Chain(seed, [0x1e57])).NextGaussian();
         var natural = Math.Max(1, (int)Math.Round(output.MedianTokens * Math.Exp(output.LogSigma * normal)));
         return natural <= limit ? (natural, true) : (limit, false);
     }

@@ -39,14 +39,14 @@ internal sealed class TwinSensors
     private readonly SensorOptions _options;
     private readonly int _devices;
     private readonly object _gate = new();
-    private ulong _noise;
+    private TwinRandom _noise;
 
     public TwinSensors(PowerLedger ledger, SensorOptions options, int devices, ulong seed, string acceleratorName)
     {
         _ledger = ledger;
         _options = options;
         _devices = devices;
-        _noise = seed | 1;
+        _noise = new TwinRandom(seed);
         Uuids = Enumerable.Range(0, devices).Select(d => Uuid(seed, d)).ToArray();
         ModelName = $"{acceleratorName} (e2t twin, simulated)";
     }
@@ -78,7 +78,7 @@ internal sealed class TwinSensors
         var mean = window > 0 && at > 0
             ? (_ledger.EnergyAt(at) - _ledger.EnergyAt(Math.Max(0, at - window))) / Math.Min(window, at)
             : _ledger.WattsAt(at);
-        lock (_gate) return Math.Max(0, mean / _devices * (1 + _options.PowerNoise * Gaussian()));
+        lock (_gate) return Math.Max(0, mean / _devices * (1 + _options.PowerNoise * _noise.NextGaussian()));
     }
 
     /// <summary>Mean share of the window at the compute roof, 0–1 (DCGM's SM_ACTIVE stand-in).</summary>
@@ -88,22 +88,6 @@ internal sealed class TwinSensors
         var window = Math.Max(_options.PowerAveragingWindow.TotalSeconds, _options.CounterUpdatePeriod.TotalSeconds);
         var from = Math.Max(0, at - window);
         return at > from ? (_ledger.ActiveSecondsAt(at) - _ledger.ActiveSecondsAt(from)) / (at - from) : 0;
-    }
-
-    /// <summary>A standard normal draw from a seeded xorshift stream (Box–Muller), allocation-free.</summary>
-    private double Gaussian()
-    {
-        var u1 = (Next() >> 11) * (1.0 / (1UL << 53)) + 1e-300;
-        var u2 = (Next() >> 11) * (1.0 / (1UL << 53));
-        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
-
-    private ulong Next()
-    {
-        _noise ^= _noise >> 12;
-        _noise ^= _noise << 25;
-        _noise ^= _noise >> 27;
-        return _noise * 0x2545F4914F6CDD1DUL;
     }
 
     private static string Uuid(ulong seed, int device)

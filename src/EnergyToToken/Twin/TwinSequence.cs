@@ -60,7 +60,7 @@ public sealed class RequestTruth
 internal sealed class TwinSequence
 {
     private readonly List<int> _output = [];
-    private ulong _rng;
+    private TwinRandom _random;
 
     public TwinSequence(RequestTruth truth, int[] prompt, int outputTokens, bool endsNaturally, ulong seed, ITokenSink sink)
     {
@@ -68,7 +68,7 @@ internal sealed class TwinSequence
         Prompt = prompt;
         TargetOutput = outputTokens;
         EndsNaturally = endsNaturally;
-        _rng = seed == 0 ? 0x2545F4914F6CDD1DUL : seed;
+        _random = new TwinRandom(seed);
         Sink = sink;
     }
 
@@ -115,12 +115,6 @@ internal sealed class TwinSequence
 
     public void Append(int token) => _output.Add(token);
 
-    /// <summary>The next pseudo-random number of this sequence's own stream (xorshift64*): its text depends only on its seed.</summary>
-    public ulong NextRandom()
-    {
-        _rng ^= _rng >> 12;
-        _rng ^= _rng << 25;
-        _rng ^= _rng >> 27;
-        return _rng * 0x2545F4914F6CDD1DUL;
-    }
+    /// <summary>The next number of this sequence's own stream: its text depends only on its seed.</summary>
+    public ulong NextRandom() => _random.Next();
 }
