@@ -132,10 +132,16 @@ internal static class TwinCommand
         var profile = model is null
             ? (name is null ? TwinProfiles.Default : TwinProfiles.Find(name))
             : new TwinProfile { Name = "", Model = model, Accelerator = accelerator ?? "h100-sxm" };
+        var changed = model is not null || (count is { } c && c != profile.Devices) || (precision is { } p && p != profile.Precision);
         profile = profile with { Devices = count ?? profile.Devices, Precision = precision ?? profile.Precision };
-        if (model is not null)
-            profile = profile with { Name = $"{model}-{profile.Accelerator}" + (profile.Devices > 1 ? $"x{profile.Devices}" : ""), Description = "composed on the command line" };
-        return profile;
+        // A changed deployment gets its own name, so the model id the server reports says what it serves.
+        return changed
+            ? profile with
+            {
+                Name = $"{profile.Model}-{profile.Accelerator}" + (profile.Devices > 1 ? $"x{profile.Devices}" : "") + (profile.Precision != "bf16" ? $"-{profile.Precision}" : ""),
+                Description = "composed on the command line",
+            }
+            : profile;
     }
 
     private static Command Profiles()

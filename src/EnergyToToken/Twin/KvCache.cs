@@ -77,8 +77,20 @@ internal sealed class KvCache
         {
             FreeBlocks--;
             _freedAt[block] = ++_stamp; // its queue entry is now stale
+            // Revived blocks leave stale entries behind; drop them before they outnumber the blocks.
+            if (_free.Count > 2 * _refs.Length) Compact();
         }
         return block;
+    }
+
+    /// <summary>Entries in the free queue, stale ones included (for tests: it stays within twice the block count).</summary>
+    public int QueueLength => _free.Count;
+
+    private void Compact()
+    {
+        var live = _free.Where(e => _refs[e.Block] == 0 && _freedAt[e.Block] == e.Stamp).ToList();
+        _free.Clear();
+        foreach (var entry in live) _free.Enqueue(entry);
     }
 
     /// <summary>Whether a prefix hash is cached, without taking it (to count hits before allocating).</summary>

@@ -3,25 +3,29 @@ namespace EnergyToToken.Twin;
 /// <summary>
 /// The twin's power over time, exactly: idle power between steps and each step's power during it. Everything that
 /// measures the twin (its in-process meter, its DCGM-compatible endpoint) reads energy from here at some instant; the
-/// engine appends steps. Thread-safe. Keeps the last <see cref="Capacity"/> changes, enough for any meter window.
+/// engine appends steps. Thread-safe. A bounded ledger (the server's) keeps the last <see cref="Capacity"/> changes,
+/// enough for any meter window; an unbounded one (the simulator's) keeps everything.
 /// </summary>
 public sealed class PowerLedger
 {
-    /// <summary>Power changes kept for reads in the past (two per step): at ≥ 1 ms a step, more than 8 s.</summary>
+    /// <summary>Power changes a bounded ledger keeps for reads in the past (two per step): at ≥ 1 ms a step, more than 8 s.</summary>
     public const int Capacity = 16_384;
 
     private readonly object _gate = new();
-    private readonly double[] _time = new double[Capacity];
-    private readonly double[] _energy = new double[Capacity];
-    private readonly double[] _activity = new double[Capacity];
-    private readonly double[] _watts = new double[Capacity];
-    private readonly double[] _active = new double[Capacity];
+    private readonly bool _bounded;
+    private double[] _time = new double[1024];
+    private double[] _energy = new double[1024];
+    private double[] _activity = new double[1024];
+    private double[] _watts = new double[1024];
+    private double[] _active = new double[1024];
     private int _first;
     private int _count;
+    private bool _dropped;
 
-    public PowerLedger(double idleWatts)
+    public PowerLedger(double idleWatts, bool bounded)
     {
         IdleWatts = idleWatts;
+        _bounded = bounded;
         Append(0, 0, 0, idleWatts, 0);
     }
 
@@ -72,10 +76,18 @@ public sealed class PowerLedger
 
     private void Append(double time, double energy, double activity, double watts, double active)
     {
-        if (_count == Capacity)
+        if (_count == _time.Length)
         {
-            _first = (_first + 1) % Capacity;
-            _count--;
+            if (_bounded && _count == Capacity)
+            {
+                _first = (_first + 1) % Capacity;
+                _count--;
+                _dropped = true;
+            }
+            else
+            {
+                Grow();
+            }
         }
         var i = Index(_count++);
         _time[i] = time;
@@ -87,11 +99,24 @@ public sealed class PowerLedger
 
     private void RemoveLast() => _count--;
 
-    private int Index(int k) => (_first + k) % Capacity;
+    /// <summary>Doubles the arrays (up to <see cref="Capacity"/> when bounded); the ring has not wrapped yet, so order is kept.</summary>
+    private void Grow()
+    {
+        var size = _bounded ? Math.Min(Capacity, _time.Length * 2) : _time.Length * 2;
+        Array.Resize(ref _time, size);
+        Array.Resize(ref _energy, size);
+        Array.Resize(ref _activity, size);
+        Array.Resize(ref _watts, size);
+        Array.Resize(ref _active, size);
+    }
 
-    /// <summary>The last change at or before <paramref name="t"/> (the oldest kept when t is older).</summary>
+    private int Index(int k) => (_first + k) % _time.Length;
+
+    /// <summary>The last change at or before <paramref name="t"/>; reading before the kept history is refused rather than answered wrong.</summary>
     private int Find(double t)
     {
+        if (_dropped && t < _time[Index(0)])
+            throw new InvalidOperationException($"The power ledger keeps the last {Capacity} changes (from {_time[Index(0)]:0.###} s); {t:0.###} s is older.");
         int lo = 0, hi = _count - 1;
         while (lo < hi)
         {

@@ -115,6 +115,8 @@ public sealed class StepModel
         if (devices < 1) errors.Add($"Device count must be at least 1 (was {devices}).");
         if (!Precisions.IsKnown(precision)) errors.Add($"Precision '{precision}' is unknown; use one of {string.Join(", ", Precisions.Names)}.");
         if (accelerator.TypicalIdleWatts is null) errors.Add($"Accelerator '{accelerator.Name}' has no idle power; the twin needs one.");
+        else if (options.PowerLimitWatts is { } cap && cap <= accelerator.TypicalIdleWatts)
+            errors.Add($"A power limit of {cap} W per device is at or below the {accelerator.DisplayName ?? accelerator.Name}'s idle power ({accelerator.TypicalIdleWatts} W): no step could run. Set --power-limit above it.");
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
         _model = model;
         _options = options;

@@ -17,6 +17,8 @@ internal sealed class TwinEngine
     private readonly LinkedList<TwinSequence> _waiting = new();
     private readonly List<TwinSequence> _running = [];
     private readonly List<ScheduledChunk> _plan = [];
+    private StepWork _step;
+    private StepCost _cost;
     private readonly int[] _vocabulary;
     private readonly int[] _scratch;
     private readonly List<ulong> _hits = [];
@@ -46,6 +48,9 @@ internal sealed class TwinEngine
 
     public bool HasWork => _running.Count > 0 || _waiting.Count > 0;
 
+    /// <summary>The planned step's chunks (until the next <see cref="TryPlan"/>).</summary>
+    public IReadOnlyList<ScheduledChunk> Plan => _plan;
+
     public void Add(TwinSequence sequence) => _waiting.AddLast(sequence);
 
     /// <summary>Stops a sequence wherever it is (the client went away) and frees its blocks.</summary>
@@ -57,35 +62,41 @@ internal sealed class TwinEngine
         Finish(sequence, FinishReason.Abort, now);
     }
 
-    /// <summary>Chooses the next step's work; empty when there is none. The list is reused by the next call.</summary>
-    public IReadOnlyList<ScheduledChunk> Schedule()
+    /// <summary>
+    /// Chooses the next step's work and prices it with the step model; false when there is nothing to run. The step
+    /// is ended by <see cref="Complete"/>.
+    /// </summary>
+    public bool TryPlan(out StepCost cost)
     {
         _plan.Clear();
         if (_deployment.Profile.Engine.ChunkedPrefill) ScheduleMixed();
         else if (!SchedulePrefillOnly()) ScheduleDecodeOnly();
-        return _plan;
-    }
-
-    /// <summary>Sums the plan's work into one step.</summary>
-    public static StepWork Total(IReadOnlyList<ScheduledChunk> plan)
-    {
-        var total = default(StepWork);
-        foreach (var chunk in plan) total += chunk.Work;
-        return total;
+        if (_plan.Count == 0)
+        {
+            // A profile's cache holds its longest request and its budget its longest prompt (TwinDeployment checks
+            // both), so work that cannot be scheduled is a bug in the engine.
+            if (HasWork) throw new InvalidOperationException("The twin's scheduler has work but scheduled none; this is a bug in the twin.");
+            cost = default;
+            return false;
+        }
+        _step = default;
+        foreach (var chunk in _plan) _step += chunk.Work;
+        _cost = cost = _deployment.Step.Cost(_step);
+        return true;
     }
 
     /// <summary>
-    /// Ends a step: charges each sequence its share of the step's dynamic energy, records the new KV, samples a token
-    /// for every sequence that reached the end of its known tokens, and finishes those that are done.
+    /// Ends the planned step at <paramref name="end"/>: charges each sequence its share of the step's dynamic energy,
+    /// records the new KV, samples a token for every sequence that reached the end of its known tokens, and finishes
+    /// those that are done.
     /// </summary>
-    public void Complete(IReadOnlyList<ScheduledChunk> plan, in StepCost cost, double end)
+    public void Complete(double end)
     {
-        var step = Total(plan);
         var model = _deployment.Step;
-        foreach (var chunk in plan)
+        foreach (var chunk in _plan)
         {
             var sequence = chunk.Sequence;
-            var joules = cost.DynamicJoules * model.Share(cost, step, chunk.Work);
+            var joules = _cost.DynamicJoules * model.Share(_cost, _step, chunk.Work);
             if (chunk.Prefill) sequence.Truth.PrefillJoules += joules;
             else sequence.Truth.DecodeJoules += joules;
             sequence.Computed += chunk.Tokens;
@@ -93,6 +104,7 @@ internal sealed class TwinEngine
             if (sequence.Computed < sequence.Known) continue; // a prompt chunk that is not the last
             var token = _vocabulary[(int)(sequence.NextRandom() % (ulong)_vocabulary.Length)];
             sequence.Append(token);
+            sequence.Recomputing = false;
             sequence.Truth.OutputTokens = sequence.OutputCount;
             sequence.Truth.SampledSeconds.Add(end);
             sequence.Sink.OnToken(token, end);
@@ -102,6 +114,13 @@ internal sealed class TwinEngine
                 Finish(sequence, sequence.EndsNaturally ? FinishReason.Stop : FinishReason.Length, end);
             }
         }
+    }
+
+    /// <summary>Stops every sequence (the server is shutting down), so each one's ground truth is committed.</summary>
+    public void AbortAll(double now)
+    {
+        while (_running.Count > 0) Abort(_running[^1], now);
+        while (_waiting.First is { } node) Abort(node.Value, now);
     }
 
     /// <summary>V1: running sequences first (a decode token or the next prompt chunk), then admissions, within the token budget.</summary>
@@ -160,7 +179,7 @@ internal sealed class TwinEngine
     {
         // Decode: one token after the first output, attending to everything before it. Anything else is prefill work
         // (the prompt, or prompt and output recomputed after preemption).
-        var decode = tokens == 1 && sequence.Computed >= sequence.Prompt.Length;
+        var decode = tokens == 1 && !sequence.Recomputing && sequence.Computed >= sequence.Prompt.Length;
         var work = decode ? StepWork.Decode(1, sequence.Computed + 1.0) : StepWork.Prefill(tokens, sequence.Computed);
         return new ScheduledChunk(sequence, tokens, !decode, work);
     }
@@ -227,6 +246,7 @@ internal sealed class TwinEngine
         _running.Remove(sequence);
         ReleaseBlocks(sequence);
         sequence.Running = false;
+        sequence.Recomputing = true;
         sequence.Truth.Preemptions++;
         Preemptions++;
         _waiting.AddFirst(sequence);

@@ -44,8 +44,6 @@ public sealed record FaultOptions
 
     public ulong Seed { get; init; } = 1;
 
-    public bool Any => Rates.Values.Any(r => r > 0);
-
     public static string Names => "error[:STATUS], reset, stall[:DURATION], no-done, split, odd, seed";
 
     /// <summary>Whether request <paramref name="ordinal"/> gets <paramref name="fault"/>.</summary>

@@ -12,6 +12,7 @@ public sealed class TwinGroundTruth : IDisposable
     private readonly List<RequestTruth>? _requests;
     private readonly FileStream? _file;
     private readonly Utf8JsonWriter? _json;
+    private bool _disposed;
 
     internal TwinGroundTruth(bool keep, string? path)
     {
@@ -45,7 +46,7 @@ public sealed class TwinGroundTruth : IDisposable
         lock (_gate)
         {
             _requests?.Add(truth);
-            if (_json is null) return;
+            if (_json is null || _disposed) return;
             _json.Reset();
             _json.WriteStartObject();
             _json.WriteNumber("id", truth.Id);
@@ -71,6 +72,7 @@ public sealed class TwinGroundTruth : IDisposable
     {
         lock (_gate)
         {
+            _disposed = true;
             _json?.Dispose();
             _file?.Dispose();
         }

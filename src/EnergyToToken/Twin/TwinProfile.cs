@@ -37,7 +37,7 @@ public sealed record EngineOptions
     /// <summary>Automatic prefix caching: full KV blocks with the same token prefix are reused. Default: on.</summary>
     public bool PrefixCache { get; init; } = true;
 
-    /// <summary>Requests waiting for admission beyond which new ones get 429. Default: 4,096.</summary>
+    /// <summary>Requests waiting for admission beyond which new ones get 429 (0 refuses every request: for testing clients). Default: 4,096.</summary>
     public int MaxWaiting { get; init; } = 4096;
 
     public IReadOnlyList<string> Validate()
@@ -168,6 +168,12 @@ public sealed class TwinDeployment
                 $"Twin profile '{profile.Name}': a max model length of {maxModelLength} tokens does not fit the KV cache of {blocks * engine.BlockTokens} tokens. Lower the max model length or add devices.");
         }
         var maxBatched = engine.MaxBatchedTokens ?? (engine.ChunkedPrefill ? 8192 : Math.Max(maxModelLength, 2048));
+        if (!engine.ChunkedPrefill && maxBatched < maxModelLength)
+        {
+            // Without chunking a prompt runs in one step; a longer one could never be admitted (vLLM refuses this too).
+            throw new EnergyToTokenException(
+                $"Twin profile '{profile.Name}': without chunked prefill, max batched tokens ({maxBatched}) must be at least the max model length ({maxModelLength}), or a long prompt could never run. Raise --max-batched-tokens, or turn chunked prefill on.");
+        }
         return new TwinDeployment(profile, model, accelerator, step, blocks, maxModelLength, maxBatched);
     }
 }

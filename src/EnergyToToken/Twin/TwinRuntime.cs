@@ -28,8 +28,8 @@ internal sealed partial class TwinRuntime : IDisposable
     {
         _deployment = deployment;
         _engine = new TwinEngine(deployment, TwinText.Instance.Vocabulary);
-        Ledger = new PowerLedger(deployment.Step.IdleWatts);
-        _thread = new Thread(Run) { IsBackground = true, Name = "e2t twin engine", Priority = ThreadPriority.AboveNormal };
+        Ledger = new PowerLedger(deployment.Step.IdleWatts, bounded: true);
+        _thread = new Thread(Run) { IsBackground = true, Name = "e2t twin engine" };
         _thread.Start();
     }
 
@@ -66,9 +66,13 @@ internal sealed partial class TwinRuntime : IDisposable
         "How late a step's tokens were handed to their streams after the step's simulated end (engine thread wake-up and bookkeeping).",
         [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
 
-    /// <summary>Queues a sequence; false when the waiting queue is full (the caller answers 429).</summary>
+    /// <summary>True once the runtime is stopping: it takes no new requests.</summary>
+    public bool Stopping => _stopping;
+
+    /// <summary>Queues a sequence; false when the waiting queue is full (the caller answers 429) or the runtime is stopping.</summary>
     public bool TrySubmit(TwinSequence sequence)
     {
+        if (_stopping) return false;
         if (Interlocked.Increment(ref _queued) > _deployment.Profile.Engine.MaxWaiting)
         {
             Interlocked.Decrement(ref _queued);
@@ -109,26 +113,21 @@ internal sealed partial class TwinRuntime : IDisposable
                 t = Math.Max(t, Now);
                 continue;
             }
-            var plan = _engine.Schedule();
+            _engine.TryPlan(out var cost);
             Volatile.Write(ref _queued, _engine.WaitingCount + _incoming.Count);
-            if (plan.Count == 0)
-            {
-                // Cannot happen with a cache that holds the longest request; waiting beats spinning if it does.
-                _wake.WaitOne(1);
-                t = Now;
-                continue;
-            }
-            var cost = _deployment.Step.Cost(TwinEngine.Total(plan));
             Ledger.Step(t, cost.Seconds, cost.Watts, StepModel.ComputeActivity(cost));
             var end = t + cost.Seconds;
             SleepUntil(end);
-            _engine.Complete(plan, cost, end);
+            _engine.Complete(end);
             Steps++;
             var late = Now - end;
             Lateness.Observe(late);
             if (late > MaxLateSeconds) MaxLateSeconds = late;
             t = late > MaxCatchUpSeconds ? Now : end;
         }
+        // Shutting down: everything still queued or running ends as aborted, so its ground truth is committed.
+        while (_incoming.TryDequeue(out var queued)) _engine.Add(queued);
+        _engine.AbortAll(Math.Max(t, Now));
     }
 
     private void Publish()
@@ -164,8 +163,9 @@ internal sealed partial class TwinRuntime : IDisposable
         {
             _ = SetPriority(0, GetThreadId(), -10);
         }
-        catch (EntryPointNotFoundException)
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
+            // Not Linux (or no gettid): normal priority.
         }
     }
 

@@ -96,6 +96,9 @@ internal sealed class TwinSequence
 
     public bool Running { get; set; }
 
+    /// <summary>Preempted and not yet caught up: its next computed tokens, even a single one, are prefill work.</summary>
+    public bool Recomputing { get; set; }
+
     public bool Finished { get; set; }
 
     /// <summary>Whether it has ever been admitted (the first admission decides the cached-prompt count).</summary>

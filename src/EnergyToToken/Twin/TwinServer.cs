@@ -56,9 +56,9 @@ public sealed class TwinServer : IAsyncDisposable
     {
         _options = options;
         Deployment = deployment;
+        GroundTruth = new TwinGroundTruth(options.KeepGroundTruth, options.GroundTruthPath);
         _runtime = new TwinRuntime(deployment);
         _sensors = new TwinSensors(_runtime.Ledger, options.Sensors, options.Profile.Devices, options.Seed, deployment.Accelerator.DisplayName ?? deployment.Accelerator.Name);
-        GroundTruth = new TwinGroundTruth(options.KeepGroundTruth, options.GroundTruthPath);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseSockets(sockets =>
@@ -125,16 +125,19 @@ public sealed class TwinServer : IAsyncDisposable
         var errors = options.Sensors.Validate().ToList();
         if (options.Port is < 0 or > 65535) errors.Add($"Port {options.Port} is not a TCP port; use 0–65535 (0 picks a free one).");
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
+        ParseHost(options.Host);
         var deployment = TwinDeployment.Create(options.Profile, catalogs);
         var server = new TwinServer(options, deployment);
         try
         {
             await server._app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e)
         {
             await server.DisposeAsync().ConfigureAwait(false);
-            throw new EnergyToTokenException($"The twin cannot listen on {options.Host}:{options.Port}: {e.Message} Choose another --port (0 picks a free one).");
+            if (e is IOException)
+                throw new EnergyToTokenException($"The twin cannot listen on {options.Host}:{options.Port}: {e.Message} Choose another --port (0 picks a free one).");
+            throw;
         }
         var address = server._app.Services.GetService(typeof(IServer)) is IServer s
             ? s.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
@@ -143,11 +146,15 @@ public sealed class TwinServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Stops the engine first, which ends every request still queued or running as aborted (its ground truth is
+    /// committed and its stream closes), then the HTTP server, then the ground-truth log.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        _runtime.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        _runtime.Dispose();
         GroundTruth.Dispose();
     }
 
@@ -228,6 +235,11 @@ public sealed class TwinServer : IAsyncDisposable
         var sequence = new TwinSequence(truth, request.Prompt, target, natural, seed, sink);
         if (!_runtime.TrySubmit(sequence))
         {
+            if (_runtime.Stopping)
+            {
+                await ErrorAsync(context, 503, "ServiceUnavailableError", "The twin is shutting down.", null).ConfigureAwait(false);
+                return;
+            }
             _metrics.AddRejected();
             await ErrorAsync(context, 429, "RateLimitError",
                 $"The twin's waiting queue is full ({Deployment.Profile.Engine.MaxWaiting} requests). Retry later or lower the load.", null).ConfigureAwait(false);
@@ -297,7 +309,8 @@ public sealed class TwinServer : IAsyncDisposable
 
         public FinishReason? Reason { get; private set; }
 
-        public bool Finished => Volatile.Read(ref _pending) < 2 || Reason is not null;
+        /// <summary>Whether the engine has finished the sequence (asked by the response before it releases).</summary>
+        public bool Finished => Volatile.Read(ref _pending) < 2;
 
         public void OnToken(int tokenId, double engineSeconds)
         {
@@ -322,9 +335,14 @@ public sealed class TwinServer : IAsyncDisposable
             _server._metrics.AddFinished(reason);
             if (reason != FinishReason.Abort) _server._metrics.EndToEndLatency.Observe(engineSeconds - Truth.ArrivalSeconds);
             _tokens.Writer.TryComplete();
-            Release();
+            if (Interlocked.Decrement(ref _pending) > 0) return;
+            // The response ended first. Committing may write the log file: not on the real-time engine thread, unless
+            // it is shutting down (then the log must have it before it closes).
+            if (_server._runtime.Stopping) _server.GroundTruth.Commit(Truth);
+            else ThreadPool.UnsafeQueueUserWorkItem(static sink => sink._server.GroundTruth.Commit(sink.Truth), this, preferLocal: false);
         }
 
+        /// <summary>The response is done with the sequence; the second of the two releases commits its ground truth.</summary>
         public void Release()
         {
             if (Interlocked.Decrement(ref _pending) == 0) _server.GroundTruth.Commit(Truth);

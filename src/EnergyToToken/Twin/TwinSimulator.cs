@@ -40,7 +40,7 @@ public static class TwinSimulator
     private static SimulationResult Simulate(TwinDeployment deployment, IReadOnlyList<SimulatedRequest> requests, int concurrency, ulong seed)
     {
         var engine = new TwinEngine(deployment, Enumerable.Range(1000, 1000).ToArray());
-        var ledger = new PowerLedger(deployment.Step.IdleWatts);
+        var ledger = new PowerLedger(deployment.Step.IdleWatts, bounded: false);
         var truths = new List<RequestTruth>(requests.Count);
         var closed = concurrency > 0;
         var ordered = requests.Select((r, i) => (Request: r, Index: i)).OrderBy(p => closed ? 0 : p.Request.ArrivalSeconds).ToList();
@@ -71,13 +71,10 @@ public static class TwinSimulator
                 t = Math.Max(t, ordered[next].Request.ArrivalSeconds);
                 continue;
             }
-            var plan = engine.Schedule();
-            if (plan.Count == 0)
-                throw new InvalidOperationException("The twin's scheduler found work but scheduled none; this is a bug in the twin.");
-            var cost = deployment.Step.Cost(TwinEngine.Total(plan));
+            engine.TryPlan(out var cost);
             ledger.Step(t, cost.Seconds, cost.Watts, StepModel.ComputeActivity(cost));
             t += cost.Seconds;
-            engine.Complete(plan, cost, t);
+            engine.Complete(t);
             steps++;
         }
         truths.Sort((a, b) => a.Id.CompareTo(b.Id));

@@ -137,3 +137,16 @@ public sealed partial class TwinCommandTests
     [GeneratedRegex(@"OpenAI API\s+(http://\S+/v1)\s")]
     private static partial Regex ApiUrl();
 }
+
+/// <summary>How <c>e2t twin serve</c> names the deployment it serves.</summary>
+public class TwinProfileChoiceTests
+{
+    [Fact]
+    public void A_bundled_profile_with_other_devices_or_precision_is_renamed_for_what_it_serves()
+    {
+        Assert.Equal("llama-3.1-8b-h100", EnergyToToken.Cli.Commands.TwinCommand.ChooseProfile(null, null, null, null, null).Name);
+        Assert.Equal("llama-3.1-8b-h100", EnergyToToken.Cli.Commands.TwinCommand.ChooseProfile(null, null, null, 1, "bf16").Name);
+        Assert.Equal("llama-3.1-8b-h100-sxmx4-fp8", EnergyToToken.Cli.Commands.TwinCommand.ChooseProfile(null, null, null, 4, "fp8").Name);
+        Assert.Equal("llama-3.1-70b-h100-sxmx4", EnergyToToken.Cli.Commands.TwinCommand.ChooseProfile(null, "llama-3.1-70b", null, 4, null).Name);
+    }
+}

@@ -221,3 +221,104 @@ public class TwinCalibrationTests
         Assert.Equal(plain.Cost(StepWork.Decode(8, 8000)).Seconds, single.Cost(StepWork.Decode(8, 8000)).Seconds, 15);
     }
 }
+
+/// <summary>Settings that would hang or mislead the twin are refused, and its bookkeeping stays bounded.</summary>
+public class TwinGuardTests
+{
+    private static readonly Catalogs Catalogs = Catalogs.Load([]);
+
+    [Fact]
+    public void Without_chunked_prefill_a_budget_below_the_model_length_is_refused()
+    {
+        var profile = TwinProfiles.Default with { Engine = new EngineOptions { ChunkedPrefill = false, MaxBatchedTokens = 4096, MaxModelLength = 8192 } };
+        var e = Assert.Throws<EnergyToTokenException>(() => TwinDeployment.Create(profile, Catalogs));
+        Assert.Contains("--max-batched-tokens", e.Message);
+    }
+
+    [Fact]
+    public void A_power_limit_at_or_below_idle_is_refused()
+    {
+        var profile = TwinProfiles.Default with { Step = TwinProfiles.Default.Step with { PowerLimitWatts = 70 } };
+        var e = Assert.Throws<EnergyToTokenException>(() => TwinDeployment.Create(profile, Catalogs));
+        Assert.Contains("idle power", e.Message);
+    }
+
+    [Fact]
+    public void A_bounded_ledger_refuses_reads_older_than_its_history_and_an_unbounded_one_keeps_everything()
+    {
+        var bounded = new PowerLedger(10, bounded: true);
+        var unbounded = new PowerLedger(10, bounded: false);
+        for (var k = 0; k < PowerLedger.Capacity; k++)
+        {
+            bounded.Step(k, 0.5, 20, 0);
+            unbounded.Step(k, 0.5, 20, 0);
+        }
+        Assert.Throws<InvalidOperationException>(() => bounded.EnergyAt(1));
+        Assert.Equal(15, unbounded.EnergyAt(1), 9); // 20 W for 0.5 s, then 10 W for 0.5 s
+        Assert.Equal(unbounded.EnergyAt(PowerLedger.Capacity - 0.25), bounded.EnergyAt(PowerLedger.Capacity - 0.25), 6);
+    }
+
+    [Fact]
+    public void Prefix_hits_on_freed_blocks_do_not_grow_the_free_queue_without_bound()
+    {
+        var cache = new KvCache(8, prefixCache: true);
+        var block = cache.Allocate();
+        cache.Register(block, 99);
+        for (var k = 0; k < 1000; k++)
+        {
+            cache.Release(cache.Hit(99)); // each revival leaves a stale entry behind
+        }
+        cache.Release(block);
+        Assert.True(cache.QueueLength <= 2 * 8 + 1, $"free queue holds {cache.QueueLength} entries for 8 blocks");
+        Assert.Equal(8, cache.FreeBlocks);
+        Assert.True(cache.Contains(99));
+    }
+
+    [Fact]
+    public void A_preempted_sequence_recomputes_as_prefill_even_one_token_at_a_time()
+    {
+        // Small caches of four-token blocks and two sequences that outgrow them: the newer is preempted, its freed blocks
+        // stay cached, and on readmission prefix hits leave only the tail to recompute, in some of these cases one token.
+        var recomputed = new List<ScheduledChunk>();
+        var preemptions = 0L;
+        for (var blocks = 5; blocks <= 10; blocks++)
+        {
+            for (var firstTarget = 4; firstTarget <= 16; firstTarget++)
+            {
+                var profile = TwinProfiles.Default with { Engine = new EngineOptions { KvCacheTokens = 4 * blocks, MaxModelLength = 20, BlockTokens = 4 } };
+                var engine = new TwinEngine(TwinDeployment.Create(profile, Catalogs), [7, 8, 9]);
+                var truths = new List<RequestTruth>();
+                foreach (var (id, target) in new[] { (0, firstTarget), (1, 15) })
+                {
+                    var truth = new RequestTruth { Id = id, ArrivalSeconds = 0, PromptTokens = 5 };
+                    truths.Add(truth);
+                    engine.Add(new TwinSequence(truth, [1, 2, 3, 4, id + 5], target, false, (ulong)id + 1, new CountingSink()));
+                }
+                var t = 0.0;
+                while (engine.TryPlan(out var cost))
+                {
+                    recomputed.AddRange(engine.Plan.Where(c => c.Sequence.Recomputing));
+                    t += cost.Seconds;
+                    engine.Complete(t);
+                }
+                preemptions += engine.Preemptions;
+                Assert.Equal(firstTarget, truths[0].OutputTokens);
+                Assert.Equal(15, truths[1].OutputTokens);
+            }
+        }
+        Assert.True(preemptions > 0);
+        Assert.Contains(recomputed, c => c.Tokens == 1);
+        Assert.All(recomputed, c => Assert.True(c.Prefill, $"a recomputed chunk of {c.Tokens} token(s) was charged as decode"));
+    }
+
+    private sealed class CountingSink : ITokenSink
+    {
+        public void OnToken(int tokenId, double engineSeconds)
+        {
+        }
+
+        public void OnFinish(FinishReason reason, double engineSeconds)
+        {
+        }
+    }
+}
