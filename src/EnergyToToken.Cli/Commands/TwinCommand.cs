@@ -26,12 +26,13 @@ internal static class TwinCommand
         var count = new Option<int?>("--count") { Description = "Devices serving the model (tensor parallel). Default: the profile's (1)." };
         var precision = new Option<string>("--precision") { Description = "Weights and KV precision. Default: the profile's (bf16)." };
         var host = new Option<string>("--host") { Description = "Address to listen on. Default: 127.0.0.1." };
-        var port = new Option<int>("--port") { Description = "Port; 0 picks a free one. Default: 8000.", DefaultValueFactory = _ => 8000 };
+        var port = new Option<int>("--port") { Description = "Port; 0 picks a free one.", DefaultValueFactory = _ => 8000 };
         var powerLimit = new Option<double?>("--power-limit") { Description = "Power limit per device, W: below the model's demand, clocks drop and steps stretch. Default: the accelerator's board limit." };
         var faults = new Option<string>("--faults") { Description = $"Faults to inject, NAME=RATE,...: {FaultOptions.Names}. E.g. reset=0.05,stall=0.1:2s,seed=7." };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of output text, sensor noise and device UUIDs. Default: 42." };
         var maxSeqs = new Option<int?>("--max-seqs") { Description = "Most sequences in a batch (vLLM --max-num-seqs). Default: 256." };
         var maxBatched = new Option<int?>("--max-batched-tokens") { Description = "Most tokens per step (vLLM --max-num-batched-tokens). Default: 8192 with chunked prefill." };
+        var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest prompt + answer a request may have (vLLM --max-model-len). Default: the model's context, capped by the KV cache." };
         var kvTokens = new Option<int?>("--kv-cache-tokens") { Description = "KV-cache capacity in tokens. Default: memory left after weights." };
         var noChunked = new Option<bool>("--no-chunked-prefill") { Description = "Separate prefill and decode steps (vLLM V0) instead of chunked prefill." };
         var noPrefix = new Option<bool>("--no-prefix-cache") { Description = "Turn off automatic prefix caching." };
@@ -41,7 +42,7 @@ internal static class TwinCommand
         var powerNoise = new Option<double?>("--power-noise") { Description = "Relative σ of the simulated power readings' noise. Default: 0.01." };
         Command command = new("serve", "Run the twin as an OpenAI-compatible server with vLLM metrics and a DCGM-compatible meter, until Ctrl-C.")
         {
-            profile, model, accelerator, count, precision, host, port, powerLimit, faults, seed, maxSeqs, maxBatched, kvTokens, noChunked, noPrefix,
+            profile, model, accelerator, count, precision, host, port, powerLimit, faults, seed, maxSeqs, maxBatched, maxModelLen, kvTokens, noChunked, noPrefix,
             maxWaiting, groundTruth, counterPeriod, powerNoise,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -55,6 +56,7 @@ internal static class TwinCommand
                     MaxSequences = parse.GetValue(maxSeqs) ?? engine.MaxSequences,
                     MaxBatchedTokens = parse.GetValue(maxBatched) ?? engine.MaxBatchedTokens,
                     KvCacheTokens = parse.GetValue(kvTokens) ?? engine.KvCacheTokens,
+                    MaxModelLength = parse.GetValue(maxModelLen) ?? engine.MaxModelLength,
                     ChunkedPrefill = engine.ChunkedPrefill && !parse.GetValue(noChunked),
                     PrefixCache = engine.PrefixCache && !parse.GetValue(noPrefix),
                     MaxWaiting = parse.GetValue(maxWaiting) ?? engine.MaxWaiting,

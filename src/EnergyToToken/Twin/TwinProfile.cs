@@ -172,7 +172,7 @@ public sealed class TwinDeployment
         {
             // Without chunking a prompt runs in one step; a longer one could never be admitted (vLLM refuses this too).
             throw new EnergyToTokenException(
-                $"Twin profile '{profile.Name}': without chunked prefill, max batched tokens ({maxBatched}) must be at least the max model length ({maxModelLength}), or a long prompt could never run. Raise --max-batched-tokens, or turn chunked prefill on.");
+                $"Twin profile '{profile.Name}': without chunked prefill, max batched tokens ({maxBatched}) must be at least the max model length ({maxModelLength}), or a long prompt could never run. Raise --max-batched-tokens, lower --max-model-len, or turn chunked prefill on.");
         }
         return new TwinDeployment(profile, model, accelerator, step, blocks, maxModelLength, maxBatched);
     }
