@@ -38,6 +38,9 @@ internal sealed class TwinEngine
 
     public int WaitingCount => _waiting.Count;
 
+    /// <summary>Requests that have left the queue for good: admitted for the first time, or aborted before that.</summary>
+    public long LeftQueue { get; private set; }
+
     public double KvUsage => _cache.Usage;
 
     public long Preemptions { get; private set; }
@@ -59,6 +62,7 @@ internal sealed class TwinEngine
         if (sequence.Finished) return;
         if (sequence.Running) _running.Remove(sequence);
         else _waiting.Remove(sequence);
+        if (!sequence.Admitted) LeftQueue++;
         Finish(sequence, FinishReason.Abort, now);
     }
 
@@ -233,6 +237,7 @@ internal sealed class TwinEngine
         if (!sequence.Admitted)
         {
             sequence.Admitted = true;
+            LeftQueue++;
             sequence.Truth.CachedPromptTokens = Math.Min(computed, sequence.Prompt.Length);
             PrefixHitTokens += Math.Min(computed, sequence.Prompt.Length);
             PrefixQueryTokens += sequence.Prompt.Length;

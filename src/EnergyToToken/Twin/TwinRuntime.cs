@@ -22,7 +22,9 @@ internal sealed partial class TwinRuntime : IDisposable
     private readonly Thread _thread;
     private readonly long _origin = Stopwatch.GetTimestamp();
     private volatile bool _stopping;
-    private int _queued;
+    private long _submitted;
+    private long _left;
+    private int _waiting;
 
     public TwinRuntime(TwinDeployment deployment)
     {
@@ -46,7 +48,7 @@ internal sealed partial class TwinRuntime : IDisposable
     public int Running { get; private set; }
 
     /// <summary>Requests waiting for admission, including those not yet seen by the engine.</summary>
-    public int Waiting => Volatile.Read(ref _queued);
+    public int Waiting => Volatile.Read(ref _waiting);
 
     public double KvUsage { get; private set; }
 
@@ -73,9 +75,10 @@ internal sealed partial class TwinRuntime : IDisposable
     public bool TrySubmit(TwinSequence sequence)
     {
         if (_stopping) return false;
-        if (Interlocked.Increment(ref _queued) > _deployment.Profile.Engine.MaxWaiting)
+        // Admission control counts requests not yet admitted: submitted here, minus those the engine has let go.
+        if (Interlocked.Increment(ref _submitted) - Volatile.Read(ref _left) > _deployment.Profile.Engine.MaxWaiting)
         {
-            Interlocked.Decrement(ref _queued);
+            Interlocked.Decrement(ref _submitted);
             return false;
         }
         _incoming.Enqueue(sequence);
@@ -114,7 +117,7 @@ internal sealed partial class TwinRuntime : IDisposable
                 continue;
             }
             _engine.TryPlan(out var cost);
-            Volatile.Write(ref _queued, _engine.WaitingCount + _incoming.Count);
+            Volatile.Write(ref _left, _engine.LeftQueue);
             Ledger.Step(t, cost.Seconds, cost.Watts, StepModel.ComputeActivity(cost));
             var end = t + cost.Seconds;
             SleepUntil(end);
@@ -133,7 +136,8 @@ internal sealed partial class TwinRuntime : IDisposable
     private void Publish()
     {
         Running = _engine.RunningCount;
-        Volatile.Write(ref _queued, _engine.WaitingCount + _incoming.Count);
+        Volatile.Write(ref _waiting, _engine.WaitingCount + _incoming.Count);
+        Volatile.Write(ref _left, _engine.LeftQueue);
         KvUsage = _engine.KvUsage;
         Preemptions = _engine.Preemptions;
         PrefixHitTokens = _engine.PrefixHitTokens;
