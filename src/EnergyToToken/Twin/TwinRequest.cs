@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using EnergyToToken.Load;
 
 namespace EnergyToToken.Twin;
 
@@ -20,7 +22,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
     /// <c>prompt</c> as a string, a one-element list of strings or a list of token ids; chat takes <c>messages</c> with
     /// string content or text parts. vLLM's <c>ignore_eos</c> makes the answer exactly <c>max_tokens</c> long.
     /// </summary>
-    public static TwinRequest Parse(JsonElement root, bool chat, TwinText text, TwinDeployment deployment, string modelName)
+    public static TwinRequest Parse(JsonElement root, bool chat, TokenText text, TwinDeployment deployment, string modelName)
     {
         if (root.ValueKind != JsonValueKind.Object) throw BadRequest("The request body must be a JSON object.", null);
         if (root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
@@ -79,7 +81,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
         return natural <= limit ? (natural, true) : (limit, false);
     }
 
-    private static int[] CompletionPrompt(JsonElement root, TwinText text)
+    private static int[] CompletionPrompt(JsonElement root, TokenText text)
     {
         if (!root.TryGetProperty("prompt", out var prompt)) throw BadRequest("The field 'prompt' is required.", "prompt");
         switch (prompt.ValueKind)
@@ -95,7 +97,7 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
         }
     }
 
-    private static int[] ChatPrompt(JsonElement root, TwinText text)
+    private static int[] ChatPrompt(JsonElement root, TokenText text)
     {
         if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
             throw BadRequest("The field 'messages' is required: a non-empty list of {\"role\", \"content\"} objects.", "messages");
@@ -108,7 +110,18 @@ internal sealed record TwinRequest(int[] Prompt, int? MaxTokens, bool Stream, bo
             list.Add((role.GetString()!, Content(message, i)));
             i++;
         }
-        return text.Encode(TwinText.RenderChat(list));
+        return text.Encode(RenderChat(list));
+    }
+
+    /// <summary>
+    /// The prompt of a chat: each message rendered as <c>&lt;|role|&gt;\n{content}\n</c>, then <c>&lt;|assistant|&gt;\n</c>,
+    /// and counted as plain text. Documented so a client can reproduce the count.
+    /// </summary>
+    public static string RenderChat(IEnumerable<(string Role, string Content)> messages)
+    {
+        var text = new StringBuilder();
+        foreach (var (role, content) in messages) text.Append("<|").Append(role).Append("|>\n").Append(content).Append('\n');
+        return text.Append("<|assistant|>\n").ToString();
     }
 
     private static string Content(JsonElement message, int index)

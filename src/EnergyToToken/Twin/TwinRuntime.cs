@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
+using EnergyToToken.Load;
+
 namespace EnergyToToken.Twin;
 
 /// <summary>
@@ -29,7 +31,7 @@ internal sealed partial class TwinRuntime : IDisposable
     public TwinRuntime(TwinDeployment deployment)
     {
         _deployment = deployment;
-        _engine = new TwinEngine(deployment, TwinText.Instance.Vocabulary);
+        _engine = new TwinEngine(deployment, TokenText.Instance.Vocabulary);
         Ledger = new PowerLedger(deployment.Step.IdleWatts, bounded: true);
         _thread = new Thread(Run) { IsBackground = true, Name = "e2t twin engine" };
         _thread.Start();

@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
+using EnergyToToken.Load;
+
 namespace EnergyToToken.Twin;
 
 /// <summary>Options of the twin's server.</summary>
@@ -48,7 +50,7 @@ public sealed class TwinServer : IAsyncDisposable
     private readonly TwinRuntime _runtime;
     private readonly TwinSensors _sensors;
     private readonly TwinMetrics _metrics = new();
-    private readonly TwinText _text = TwinText.Instance;
+    private readonly TokenText _text = TokenText.Instance;
     private readonly WebApplication _app;
     private long _ordinal;
 

@@ -27,7 +27,7 @@ public class StreamingClientTests
         Assert.Equal(8, record.OutputTokens);
         Assert.Equal(8, record.OutputChunkTimestamps.Count); // the role-only chat chunk does not count
         Assert.True(record.OutputChunkTimestamps[0] > record.SentTimestamp);
-        Assert.Equal(TwinText.Instance.Count(record.Text.ToString()), record.OutputTokens);
+        Assert.Equal(TokenText.Instance.Count(record.Text.ToString()), record.OutputTokens);
         Assert.Equal("length", record.FinishReason);
         Assert.NotNull(record.PromptTokens);
     }

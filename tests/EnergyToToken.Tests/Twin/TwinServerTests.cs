@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EnergyToToken.Metering.Prometheus;
+using EnergyToToken.Load;
 using EnergyToToken.Twin;
 using Microsoft.ML.Tokenizers;
 
@@ -91,7 +92,7 @@ public sealed class TwinServerTests
         }
         Assert.Empty(chunks[5]["choices"]!.AsArray());
         var usage = chunks[5]["usage"]!;
-        var rendered = TwinText.RenderChat(messages.Select(m => (m.role, m.content)));
+        var rendered = TwinRequest.RenderChat(messages.Select(m => (m.role, m.content)));
         Assert.Equal(Count(rendered), (int)usage["prompt_tokens"]!);
         Assert.Equal(4, (int)usage["completion_tokens"]!);
         Assert.Equal(Count(rendered) + 4, (int)usage["total_tokens"]!);
@@ -169,7 +170,7 @@ public sealed class TwinServerTests
         Assert.Equal("assistant", (string?)message["role"]);
         Assert.Equal(3, Count((string)message["content"]!));
         Assert.Null(message["reasoning_content"]);
-        Assert.Equal(Count(TwinText.RenderChat([("user", Prompt)])), (int)chat["usage"]!["prompt_tokens"]!);
+        Assert.Equal(Count(TwinRequest.RenderChat([("user", Prompt)])), (int)chat["usage"]!["prompt_tokens"]!);
         Assert.Equal(3, (int)chat["usage"]!["completion_tokens"]!);
     }
 
@@ -209,11 +210,11 @@ public sealed class TwinServerTests
         Assert.Equal(12, tokens.Count);
         Assert.All(tokens, t => Assert.Equal(1, Count(t)));
         Assert.Equal(12, Count(string.Concat(tokens)));
-        Assert.Equal(12, TwinText.Instance.Count(string.Concat(tokens)));
+        Assert.Equal(12, TokenText.Instance.Count(string.Concat(tokens)));
         Assert.Equal(12, (int)stream.Usage!["completion_tokens"]!);
-        var expectedPrompt = Count(chat ? TwinText.RenderChat([("user", Prompt)]) : Prompt);
+        var expectedPrompt = Count(chat ? TwinRequest.RenderChat([("user", Prompt)]) : Prompt);
         Assert.Equal(expectedPrompt, (int)stream.Usage["prompt_tokens"]!);
-        Assert.Equal(expectedPrompt, TwinText.Instance.Count(chat ? TwinText.RenderChat([("user", Prompt)]) : Prompt));
+        Assert.Equal(expectedPrompt, TokenText.Instance.Count(chat ? TwinRequest.RenderChat([("user", Prompt)]) : Prompt));
     }
 
     [Fact]

@@ -1,20 +1,20 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace EnergyToToken.Twin;
+namespace EnergyToToken.Load;
 
 /// <summary>
-/// How the twin counts and writes tokens. Prompts are counted with tiktoken's cl100k_base (a stand-in for the served
-/// model's own tokenizer: Llama 3's is built on it); output is pseudo-words, each one cl100k token of the form
-/// " word" (a space and 3–8 lower-case letters), so re-tokenizing the text gives exactly the reported token count.
+/// The tokenizer e2t counts with when it cannot ask the server: tiktoken's cl100k_base (a stand-in for a served model's
+/// own tokenizer: Llama 3's is built on it), and its one-token words of the form " word" (a space and 3–8 lower-case
+/// letters). Synthetic prompts and the twin's answers are made of those words, so their token counts are exact.
 /// </summary>
-internal sealed class TwinText
+internal sealed class TokenText
 {
-    private static readonly Lazy<TwinText> Shared = new(() => new TwinText());
+    private static readonly Lazy<TokenText> Shared = new(() => new TokenText());
     private readonly Tokenizer _tokenizer;
     private readonly byte[][] _json = new byte[100_000][];
 
-    private TwinText()
+    private TokenText()
     {
         _tokenizer = TiktokenTokenizer.CreateForEncoding("cl100k_base");
         var words = new List<int>();
@@ -40,9 +40,9 @@ internal sealed class TwinText
         Vocabulary = [.. words];
     }
 
-    public static TwinText Instance => Shared.Value;
+    public static TokenText Instance => Shared.Value;
 
-    /// <summary>Token ids the twin emits.</summary>
+    /// <summary>The one-token words, as token ids, in id order.</summary>
     public int[] Vocabulary { get; }
 
     /// <summary>The UTF-8 text of an emitted token, safe to place inside a JSON string as is.</summary>
@@ -53,15 +53,4 @@ internal sealed class TwinText
     public int[] Encode(string text) => [.. _tokenizer.EncodeToIds(text)];
 
     public int Count(string text) => _tokenizer.CountTokens(text);
-
-    /// <summary>
-    /// The prompt of a chat: each message rendered as <c>&lt;|role|&gt;\n{content}\n</c>, then <c>&lt;|assistant|&gt;\n</c>,
-    /// and counted as plain text. Documented so a client can reproduce the count.
-    /// </summary>
-    public static string RenderChat(IEnumerable<(string Role, string Content)> messages)
-    {
-        var text = new StringBuilder();
-        foreach (var (role, content) in messages) text.Append("<|").Append(role).Append("|>\n").Append(content).Append('\n');
-        return text.Append("<|assistant|>\n").ToString();
-    }
 }
