@@ -101,17 +101,15 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
             foreach (var offset in schedule)
             {
                 var due = start + (long)(offset * time.TimestampFrequency);
-                var wait = time.GetElapsedTime(time.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero)
+                try
                 {
-                    try
-                    {
-                        await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
+                    // Task.Delay counts on a coarse tick and can end a few ms early: wait until the due time has passed.
+                    for (var wait = time.GetElapsedTime(time.GetTimestamp(), due); wait > TimeSpan.Zero; wait = time.GetElapsedTime(time.GetTimestamp(), due))
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
                 }
                 running.Add(Send(due));
             }

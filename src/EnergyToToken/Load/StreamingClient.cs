@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.ServerSentEvents;
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -49,6 +48,9 @@ public sealed record StreamingClientOptions
     public TimeSpan FirstChunkTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Keep each answer's content text in <see cref="RequestRecord.Text"/> (costs an allocation per chunk). Default: false.</summary>
+    public bool KeepText { get; init; }
 }
 
 /// <summary>
@@ -87,16 +89,18 @@ public sealed class RequestRecord
     /// <summary>False when token counts are the chunk-count fallback (one token per chunk), which results must flag.</summary>
     public bool UsageFromServer { get; internal set; }
 
+    /// <summary>"stop", "length", or "other" for any other reason the server gave.</summary>
     public string? FinishReason { get; internal set; }
 
+    /// <summary>The content text, when <see cref="StreamingClientOptions.KeepText"/> asked for it.</summary>
     public StringBuilder Text { get; } = new();
 }
 
 /// <summary>
 /// A streaming OpenAI-compatible client on <see cref="HttpClient"/>: sends one request with <c>stream: true</c> and
-/// <c>stream_options.include_usage</c>, parses the server-sent events with <see cref="SseParser"/> (CRLF or LF, comment
-/// lines, multi-line data, event/id/retry fields), stamps each output chunk on the monotonic clock, and ends in exactly
-/// one terminal state. It never throws for a server's failure; it records it.
+/// <c>stream_options.include_usage</c>, parses the server-sent events from the bytes as they arrive (<see cref="SseReader"/>,
+/// <see cref="ChunkInfo"/>: no allocation per event), stamps each output chunk on the monotonic clock, and ends in
+/// exactly one terminal state. It never throws for a server's failure; it records it.
 /// </summary>
 public sealed class StreamingClient(HttpClient http, StreamingClientOptions options, TimeProvider time)
 {
@@ -105,8 +109,8 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         var record = new RequestRecord { SentTimestamp = time.GetTimestamp() };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(endOfRun);
         deadline.CancelAfter(options.FirstChunkTimeout);
-        var sawOutput = false;
-        var done = false;
+        var state = new StreamState(record, time, options.KeepText);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, request.Api == ApiKind.Chat ? "v1/chat/completions" : "v1/completions")
@@ -122,37 +126,26 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
                 return record;
             }
             var stream = await response.Content.ReadAsStreamAsync(deadline.Token).ConfigureAwait(false);
-            await foreach (var item in SseParser.Create(stream).EnumerateAsync(deadline.Token).ConfigureAwait(false))
+            var reader = new SseReader();
+            SseReader.EventHandler onEvent = state.OnEvent;
+            while (true)
             {
-                var now = time.GetTimestamp();
-                if (done)
-                {
-                    // Data after [DONE]: ignored, as OpenAI clients do; the answer is complete.
-                    continue;
-                }
-                if (item.Data == "[DONE]")
-                {
-                    done = true;
-                    continue;
-                }
-                if (!Read(item.Data, record, now, out var output))
+                var read = await stream.ReadAsync(buffer, deadline.Token).ConfigureAwait(false);
+                if (read == 0) break;
+                state.Now = time.GetTimestamp();
+                var hadOutput = state.SawOutput;
+                reader.Feed(buffer.AsSpan(0, read), onEvent);
+                if (state.Invalid is { } invalid)
                 {
                     record.State = TerminalState.ProtocolError;
-                    record.Detail = $"an event is not valid JSON: {Truncate(item.Data)}";
+                    record.Detail = $"an event is not valid JSON: {Truncate(invalid)}";
                     return record;
                 }
-                if (output && !sawOutput)
-                {
-                    sawOutput = true;
-                    deadline.CancelAfter(options.IdleTimeout);
-                }
-                else if (sawOutput)
-                {
-                    deadline.CancelAfter(options.IdleTimeout);
-                }
+                // The first output starts the idle clock; every later read restarts it.
+                if (state.SawOutput || hadOutput) deadline.CancelAfter(options.IdleTimeout);
             }
             record.EndTimestamp = time.GetTimestamp();
-            if (!done)
+            if (!state.Done)
             {
                 record.State = TerminalState.ProtocolError;
                 record.Detail = "the stream closed without data: [DONE]";
@@ -165,12 +158,12 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         }
         catch (OperationCanceledException)
         {
-            record.State = sawOutput ? TerminalState.TimeoutIdle : TerminalState.TimeoutTtft;
-            record.Detail = sawOutput
+            record.State = state.SawOutput ? TerminalState.TimeoutIdle : TerminalState.TimeoutTtft;
+            record.Detail = state.SawOutput
                 ? $"no chunk for {options.IdleTimeout.TotalSeconds:0.###} s"
                 : $"no output within {options.FirstChunkTimeout.TotalSeconds:0.###} s of sending";
         }
-        catch (HttpRequestException e) when (!sawOutput && record.OutputChunkTimestamps.Count == 0 && e.HttpRequestError == HttpRequestError.ConnectionError)
+        catch (HttpRequestException e) when (!state.SawOutput && e.HttpRequestError == HttpRequestError.ConnectionError)
         {
             record.State = TerminalState.ConnectError;
             record.Detail = e.Message;
@@ -179,6 +172,10 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         {
             record.State = TerminalState.ResetMidstream;
             record.Detail = e.Message;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
         record.EndTimestamp ??= time.GetTimestamp();
         if (!record.UsageFromServer)
@@ -189,59 +186,58 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         return record;
     }
 
-    /// <summary>Reads one event; false when it is not JSON. <paramref name="output"/> says whether it carried output.</summary>
-    private static bool Read(string data, RequestRecord record, long now, out bool output)
+    /// <summary>Applies each event to the record as the reader finds it.</summary>
+    private sealed class StreamState(RequestRecord record, TimeProvider time, bool keepText)
     {
-        output = false;
-        JsonDocument document;
-        try
+        /// <summary>When the bytes being parsed arrived.</summary>
+        public long Now;
+
+        public bool SawOutput;
+
+        public bool Done;
+
+        /// <summary>The first event that was not JSON, if any.</summary>
+        public string? Invalid;
+
+        public void OnEvent(ReadOnlySpan<byte> data)
         {
-            document = JsonDocument.Parse(data);
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return false;
-            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
-                && usage.TryGetProperty("completion_tokens", out var completion) && completion.TryGetInt32(out var completionTokens))
+            // Data after [DONE] is ignored, as OpenAI clients do: the answer is complete.
+            if (Done || Invalid is not null) return;
+            if (data.SequenceEqual("[DONE]"u8))
+            {
+                Done = true;
+                return;
+            }
+            if (!ChunkInfo.TryRead(data, out var chunk))
+            {
+                Invalid = Encoding.UTF8.GetString(data);
+                return;
+            }
+            if (chunk.CompletionTokens is { } completion)
             {
                 record.UsageFromServer = true;
-                record.OutputTokens = completionTokens;
-                if (usage.TryGetProperty("prompt_tokens", out var prompt) && prompt.TryGetInt32(out var promptTokens)) record.PromptTokens = promptTokens;
-                record.ReasoningTokens = usage.TryGetProperty("completion_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
-                    && details.TryGetProperty("reasoning_tokens", out var r) && r.TryGetInt32(out var reasoning) ? reasoning : 0;
+                record.OutputTokens = completion;
+                record.PromptTokens = chunk.PromptTokens;
+                record.ReasoningTokens = chunk.ReasoningTokens ?? 0;
             }
-            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array) return true;
-            foreach (var choice in choices.EnumerateArray())
+            if (chunk.FinishReason is { } finish) record.FinishReason = finish;
+            // A role-only first chunk or an empty delta carries no output: it does not start TTFT.
+            if (chunk.OutputBytes == 0) return;
+            SawOutput = true;
+            record.OutputChunkTimestamps.Add(Now == 0 ? time.GetTimestamp() : Now);
+            if (chunk.Reasoning) record.ReasoningChunks++;
+            else if (keepText) AppendText(data);
+        }
+
+        private void AppendText(ReadOnlySpan<byte> data)
+        {
+            using var document = JsonDocument.Parse(data.ToArray());
+            foreach (var choice in document.RootElement.GetProperty("choices").EnumerateArray())
             {
-                if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String) record.FinishReason = finish.GetString();
-                var reasoning = false;
-                string? text = null;
-                if (choice.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String) text = t.GetString();
-                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
-                {
-                    if (delta.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String) text = c.GetString();
-                    foreach (var name in new[] { "reasoning_content", "reasoning" })
-                    {
-                        if (delta.TryGetProperty(name, out var rc) && rc.ValueKind == JsonValueKind.String && rc.GetString()!.Length > 0)
-                        {
-                            text = rc.GetString();
-                            reasoning = true;
-                        }
-                    }
-                }
-                // A role-only first chunk or an empty content delta carries no output: it does not start TTFT.
-                if (string.IsNullOrEmpty(text)) continue;
-                output = true;
-                record.OutputChunkTimestamps.Add(now);
-                if (reasoning) record.ReasoningChunks++;
-                else record.Text.Append(text);
+                if (choice.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String) record.Text.Append(text.GetString());
+                if (choice.TryGetProperty("delta", out var delta) && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    record.Text.Append(content.GetString());
             }
-            return true;
         }
     }
 

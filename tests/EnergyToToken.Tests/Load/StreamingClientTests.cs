@@ -10,7 +10,7 @@ namespace EnergyToToken.Tests.Load;
 public class StreamingClientTests
 {
     private static StreamingClient Client(TwinServer server, StreamingClientOptions? options = null) =>
-        new(new HttpClient { BaseAddress = server.BaseAddress }, options ?? new StreamingClientOptions(), TimeProvider.System);
+        new(new HttpClient { BaseAddress = server.BaseAddress }, options ?? new StreamingClientOptions { KeepText = true }, TimeProvider.System);
 
     private static GenerationRequest Request(TwinServer server, ApiKind api = ApiKind.Completions, int maxTokens = 8) =>
         new() { Api = api, Model = server.ModelName, Prompt = "Tell me about energy.", MaxTokens = maxTokens, IgnoreEos = true };
