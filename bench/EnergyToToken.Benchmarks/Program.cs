@@ -17,6 +17,11 @@ switch (args.FirstOrDefault())
             TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10),
             args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4);
         break;
+    case "client-timestamp-error":
+        await ClientCommands.TimestampError(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 16,
+            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200);
+        break;
     case "twin-serve":
         await TwinCommands.Serve(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
         break;

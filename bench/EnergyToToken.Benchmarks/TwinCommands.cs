@@ -112,3 +112,41 @@ internal static class TwinCommands
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) / 100.0, long.Parse(fields[12], CultureInfo.InvariantCulture) / 100.0);
     }
 }
+
+/// <summary>
+/// <c>client-timestamp-error CONCURRENCY REQUESTS</c>: how far the client's chunk time stamps are from when the twin
+/// wrote each token to its socket (its ground-truth emission log), on the same monotonic clock, in one process as
+/// <c>e2t bench</c> runs the twin. Target (issue 5): p50 ≤ 200 µs, p99 ≤ 1 ms.
+/// </summary>
+internal static class ClientCommands
+{
+    public static async Task TimestampError(int concurrency, int requests)
+    {
+        var server = await TwinServer.StartAsync(new TwinServerOptions(), Catalogs.Load([]));
+        await using (server)
+        {
+            var client = new EnergyToToken.Load.StreamingClient(new HttpClient { BaseAddress = server.BaseAddress }, new EnergyToToken.Load.StreamingClientOptions(), TimeProvider.System);
+            var runner = new EnergyToToken.Load.LoadRunner(client, server.ModelName, TimeProvider.System);
+            var workload = new EnergyToToken.Load.WorkloadOptions
+            {
+                InputTokens = EnergyToToken.Load.LengthDistribution.Parse("uniform:100-1000"),
+                OutputTokens = EnergyToToken.Load.LengthDistribution.Parse("fixed:64"),
+            };
+            var run = await runner.RunAsync(workload, new EnergyToToken.Load.ArrivalOptions { Kind = EnergyToToken.Load.ArrivalKind.Closed, Concurrency = concurrency, Count = requests }, CancellationToken.None);
+            await Task.Delay(200); // the last ground-truth commits
+            var truths = server.GroundTruth.Requests.ToDictionary(t => t.Id);
+            var errors = new List<double>();
+            foreach (var r in run)
+            {
+                if (r.Record.ResponseId is not { } id || !truths.TryGetValue(long.Parse(id[(id.IndexOf('-') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), out var truth)) continue;
+                var stamps = r.Record.OutputChunkTimestamps;
+                for (var k = 0; k < Math.Min(stamps.Count, truth.WrittenSeconds.Count); k++)
+                    errors.Add(Math.Abs(server.SecondsAt(stamps[k]) - truth.WrittenSeconds[k]));
+            }
+            errors.Sort();
+            double P(double q) => errors[(int)Math.Min(errors.Count - 1, Math.Floor(q * errors.Count))] * 1e6;
+            Console.WriteLine($"concurrency {concurrency}, {run.Count} requests, {errors.Count} tokens matched to the twin's emission log");
+            Console.WriteLine($"|client stamp − twin write time|: p50 {P(0.5):0} µs, p90 {P(0.9):0} µs, p99 {P(0.99):0} µs, max {errors[^1] * 1e6:0} µs");
+        }
+    }
+}

@@ -100,6 +100,9 @@ internal struct ChunkInfo
 
     public int? ReasoningTokens;
 
+    /// <summary>Where the chunk's <c>id</c> string lies in the bytes read (start, length); length 0 when it has none.</summary>
+    public (int Start, int Length) Id;
+
     /// <summary>
     /// Reads a chunk: <c>choices[0].text</c>, <c>choices[0].delta.content</c>, <c>.reasoning_content</c> or
     /// <c>.reasoning</c>, <c>finish_reason</c>, and <c>usage</c>. False when the bytes are not a JSON object.
@@ -113,7 +116,12 @@ internal struct ChunkInfo
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("choices"u8))
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped) info.Id = ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+                }
+                else if (reader.ValueTextEquals("choices"u8))
                 {
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartArray) { reader.Skip(); continue; }

@@ -89,6 +89,9 @@ public sealed class RequestRecord
     /// <summary>False when token counts are the chunk-count fallback (one token per chunk), which results must flag.</summary>
     public bool UsageFromServer { get; internal set; }
 
+    /// <summary>The response's <c>id</c> from its first chunk (e.g. <c>cmpl-…</c>), to match it with server-side logs.</summary>
+    public string? ResponseId { get; internal set; }
+
     /// <summary>"stop", "length", or "other" for any other reason the server gave.</summary>
     public string? FinishReason { get; internal set; }
 
@@ -213,6 +216,7 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
                 Invalid = Encoding.UTF8.GetString(data);
                 return;
             }
+            if (record.ResponseId is null && chunk.Id.Length > 0) record.ResponseId = Encoding.UTF8.GetString(data.Slice(chunk.Id.Start, chunk.Id.Length));
             if (chunk.CompletionTokens is { } completion)
             {
                 record.UsageFromServer = true;

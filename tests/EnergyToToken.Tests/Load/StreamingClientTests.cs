@@ -30,6 +30,7 @@ public class StreamingClientTests
         Assert.Equal(TokenText.Instance.Count(record.Text.ToString()), record.OutputTokens);
         Assert.Equal("length", record.FinishReason);
         Assert.NotNull(record.PromptTokens);
+        Assert.Equal(api == ApiKind.Chat ? "chatcmpl-00000000" : "cmpl-00000000", record.ResponseId);
     }
 
     [Fact]
