@@ -112,7 +112,7 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         var record = new RequestRecord { SentTimestamp = time.GetTimestamp() };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(endOfRun);
         deadline.CancelAfter(options.FirstChunkTimeout);
-        var state = new StreamState(record, time, options.KeepText);
+        var state = new StreamState(record, options.KeepText);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -190,7 +190,7 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
     }
 
     /// <summary>Applies each event to the record as the reader finds it.</summary>
-    private sealed class StreamState(RequestRecord record, TimeProvider time, bool keepText)
+    private sealed class StreamState(RequestRecord record, bool keepText)
     {
         /// <summary>When the bytes being parsed arrived.</summary>
         public long Now;
@@ -228,7 +228,7 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
             // A role-only first chunk or an empty delta carries no output: it does not start TTFT.
             if (chunk.OutputBytes == 0) return;
             SawOutput = true;
-            record.OutputChunkTimestamps.Add(Now == 0 ? time.GetTimestamp() : Now);
+            record.OutputChunkTimestamps.Add(Now);
             if (chunk.Reasoning) record.ReasoningChunks++;
             else if (keepText) AppendText(data);
         }
