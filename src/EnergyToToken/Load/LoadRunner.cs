@@ -1,3 +1,5 @@
+using System.Threading.Channels;
+
 namespace EnergyToToken.Load;
 
 /// <summary>What each request asks for: prompt and output lengths, API, and the switches a benchmark fixes.</summary>
@@ -52,7 +54,9 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
         using var endOfRun = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var start = time.GetTimestamp();
         var results = new List<RunRequest>();
-        var running = new List<Task<RunRequest>>();
+        // Finishes arrive through a channel, so a closed loop of thousands waits on one read, not on WhenAny over all.
+        var running = new HashSet<Task<RunRequest>>();
+        var finishes = Channel.CreateUnbounded<Task<RunRequest>>(new UnboundedChannelOptions { SingleReader = true });
         var index = 0;
 
         // Requests are built in index order on this thread, so the seed alone decides every prompt and length.
@@ -73,26 +77,45 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
             return Run(i, input, output, scheduled, i < workload.WarmupRequests, request, endOfRun.Token);
         }
 
+        void Start(long scheduled)
+        {
+            var task = Send(scheduled);
+            running.Add(task);
+            task.ContinueWith(static (done, writer) => ((ChannelWriter<Task<RunRequest>>)writer!).TryWrite(done), finishes.Writer,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
         var total = arrivals.Count is { } n ? n + workload.WarmupRequests : int.MaxValue;
         var stopSending = arrivals.Duration is { } d ? start + (long)(d.TotalSeconds * time.TimestampFrequency) : long.MaxValue;
         if (arrivals.Kind == ArrivalKind.Closed)
         {
-            for (var k = 0; k < Math.Min(arrivals.Concurrency, total); k++) running.Add(Send(start));
+            for (var k = 0; k < Math.Min(arrivals.Concurrency, total); k++) Start(start);
             while (running.Count > 0)
             {
-                var any = Task.WhenAny(running);
-                if (stopSending != long.MaxValue)
+                Task<RunRequest> finished;
+                if (stopSending == long.MaxValue)
+                {
+                    finished = await finishes.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                else
                 {
                     // Past the duration, stop waiting for finishes to refill slots: what runs goes to the drain.
                     var left = time.GetElapsedTime(time.GetTimestamp(), stopSending);
-                    if (left <= TimeSpan.Zero || await Task.WhenAny(any, Task.Delay(left, time, CancellationToken.None)).ConfigureAwait(false) != any) break;
+                    if (left <= TimeSpan.Zero) break;
+                    using var sending = new CancellationTokenSource(left, time);
+                    try
+                    {
+                        finished = await finishes.Reader.ReadAsync(sending.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
                 }
-                var finished = await any.ConfigureAwait(false);
                 running.Remove(finished);
-                var done = await finished.ConfigureAwait(false);
-                results.Add(done);
+                results.Add(await finished.ConfigureAwait(false));
                 var now = time.GetTimestamp();
-                if (index < total && now < stopSending && !cancellationToken.IsCancellationRequested) running.Add(Send(now));
+                if (index < total && now < stopSending && !cancellationToken.IsCancellationRequested) Start(now);
             }
         }
         else
@@ -111,7 +134,7 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
                 {
                     break;
                 }
-                running.Add(Send(due));
+                Start(due);
             }
         }
         // Sending has stopped: what is still running gets the drain time, then the end of the run.
