@@ -25,13 +25,11 @@ internal sealed class KvCache
         FreeBlocks = blocks;
     }
 
-    public int Blocks => _refs.Length;
-
     /// <summary>Blocks no sequence holds (some may still hold a cached prefix).</summary>
     public int FreeBlocks { get; private set; }
 
     /// <summary>Share of blocks held by sequences, 0–1 (vLLM's <c>kv_cache_usage_perc</c>).</summary>
-    public double Usage => 1 - FreeBlocks / (double)Blocks;
+    public double Usage => 1 - FreeBlocks / (double)_refs.Length;
 
     /// <summary>Takes a free block, evicting the cached prefix it held; −1 when none is free.</summary>
     public int Allocate()

@@ -62,8 +62,6 @@ internal sealed partial class TwinRuntime : IDisposable
 
     public long Steps { get; private set; }
 
-    /// <summary>How far behind the model's timeline the thread woke after a step, s: the largest lateness seen.</summary>
-    public double MaxLateSeconds { get; private set; }
 
     /// <summary>How late each step's tokens reached their writers after the step's simulated end, s.</summary>
     public Histogram Lateness { get; } = new("e2t_twin_step_lateness_seconds",
@@ -127,7 +125,6 @@ internal sealed partial class TwinRuntime : IDisposable
             Steps++;
             var late = Now - end;
             Lateness.Observe(late);
-            if (late > MaxLateSeconds) MaxLateSeconds = late;
             t = late > MaxCatchUpSeconds ? Now : end;
         }
         // Shutting down: everything still queued or running ends as aborted, so its ground truth is committed.

@@ -112,9 +112,6 @@ public sealed class TwinServer : IAsyncDisposable
     /// <summary>Converts a <see cref="TimeProvider.System"/> timestamp to seconds on the twin's clock.</summary>
     public double SecondsAt(long timestamp) => _runtime.SecondsAt(timestamp);
 
-    /// <summary>The most the engine thread woke after a step's end, s (how closely emission followed the model).</summary>
-    public double MaxLateSeconds => _runtime.MaxLateSeconds;
-
     public long Steps => _runtime.Steps;
 
     public long FaultsInjected(TwinFault fault) => _metrics.Faults(fault);
@@ -173,10 +170,7 @@ public sealed class TwinServer : IAsyncDisposable
         await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task ModelsAsync(HttpContext context)
-    {
-        var body = new MemoryStream();
-        using (var json = new Utf8JsonWriter(body))
+    private Task ModelsAsync(HttpContext context) => JsonAsync(context, 200, json =>
         {
             json.WriteStartObject();
             json.WriteString("object", "list");
@@ -191,10 +185,7 @@ public sealed class TwinServer : IAsyncDisposable
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteEndObject();
-        }
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted).ConfigureAwait(false);
-    }
+        });
 
     private async Task GenerateAsync(HttpContext context, bool chat)
     {
@@ -263,10 +254,7 @@ public sealed class TwinServer : IAsyncDisposable
         }
     }
 
-    private static async Task ErrorAsync(HttpContext context, int status, string type, string message, string? param)
-    {
-        var body = new MemoryStream();
-        using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+    private static Task ErrorAsync(HttpContext context, int status, string type, string message, string? param) => JsonAsync(context, status, json =>
         {
             json.WriteStartObject();
             json.WriteStartObject("error");
@@ -277,10 +265,21 @@ public sealed class TwinServer : IAsyncDisposable
             json.WriteNumber("code", status);
             json.WriteEndObject();
             json.WriteEndObject();
-        }
+        });
+
+    /// <summary>
+    /// Answers with the JSON <paramref name="write"/> produces. Escaping is relaxed so messages read as written
+    /// (quotes and apostrophes stay); everything is still valid JSON.
+    /// </summary>
+    private static async Task JsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var body = new MemoryStream();
+        using (var json = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            write(json);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Takes a sequence's tokens from the engine thread to its HTTP writer, and keeps the serving metrics.</summary>
@@ -364,6 +363,7 @@ public sealed class TwinServer : IAsyncDisposable
         private readonly string _id;
         private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         private readonly bool _odd;
+        private readonly bool _split;
         private readonly byte[] _prefix;
         private byte[] _event = new byte[512];
         private int _length;
@@ -379,6 +379,7 @@ public sealed class TwinServer : IAsyncDisposable
             _faults = faults;
             _id = (chat ? "chatcmpl-" : "cmpl-") + ordinal.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
             _odd = faults.Contains(TwinFault.Odd);
+            _split = faults.Contains(TwinFault.Split);
             var created = _created.ToString(System.Globalization.CultureInfo.InvariantCulture);
             _prefix = Encoding.UTF8.GetBytes(
                 $"{{\"id\":\"{_id}\",\"object\":\"{(chat ? "chat.completion.chunk" : "text_completion")}\",\"created\":{created},\"model\":\"{server.ModelName}\",\"choices\":[");
@@ -486,8 +487,7 @@ public sealed class TwinServer : IAsyncDisposable
             }
             if (_sink.Reason == FinishReason.Abort) return;
             if (Has(TwinFault.Stall)) await StallAsync(cancel).ConfigureAwait(false);
-            var body = new MemoryStream();
-            using (var json = new Utf8JsonWriter(body))
+            await JsonAsync(_context, 200, json =>
             {
                 Header(json, _chat ? "chat.completion" : "text_completion");
                 json.WriteStartArray("choices");
@@ -513,10 +513,7 @@ public sealed class TwinServer : IAsyncDisposable
                 json.WriteEndArray();
                 Usage(json, tokens.Count);
                 json.WriteEndObject();
-            }
-            _context.Response.ContentType = "application/json";
-            await _context.Response.Body.WriteAsync(body.GetBuffer().AsMemory(0, (int)body.Length), cancel).ConfigureAwait(false);
-            await _context.Response.Body.FlushAsync(cancel).ConfigureAwait(false);
+            }).ConfigureAwait(false);
             if (_server.GroundTruth.RecordsTokens)
             {
                 var now = _server._runtime.Now;
@@ -537,7 +534,7 @@ public sealed class TwinServer : IAsyncDisposable
         {
             Append(_odd ? "\r\n\r\n"u8 : "\n\n"u8);
             var body = _context.Response.BodyWriter;
-            if (_faults.Contains(TwinFault.Split))
+            if (_split)
             {
                 var half = _length / 2;
                 // WriteAsync flushes: the two halves leave as separate writes.
