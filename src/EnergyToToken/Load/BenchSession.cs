@@ -12,8 +12,9 @@ public sealed record BenchOptions
     public TimeSpan IdleAfter { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Wait between the last request's end and the idle-after baseline, so a counter's last update periods of load do not
-    /// leak into the idle figure (a 100 ms counter can lag the load by a period). Default: 500 ms.
+    /// Unmeasured gap between each idle baseline and the load (after the idle before, before the idle after), so a
+    /// counter's update period of load does not leak into the idle figure (a 100 ms counter can lag the load by a
+    /// period, more when the sampler reads late). Default: 500 ms.
     /// </summary>
     public TimeSpan Settle { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -37,7 +38,7 @@ public sealed record BenchResult(IReadOnlyList<RunRequest> Requests, EnergySumma
 
 /// <summary>
 /// The sequence of a benchmark (issue 5): meters sampled from the start; an idle baseline; the load (warm-up
-/// included, recorded apart); a settle time; an idle baseline after. The measured window runs from the first measured request's
+/// included, recorded apart); an idle baseline after; each baseline kept apart from the load by a settle time. The measured window runs from the first measured request's
 /// scheduled time to the last measured request's end.
 /// </summary>
 public static class BenchSession
@@ -53,7 +54,9 @@ public static class BenchSession
         sampler.Start();
         var complete = true;
         var idleBefore = await IdleAsync(sampler, options.IdleBefore, time, cancellationToken).ConfigureAwait(false);
-        complete &= idleBefore is not null;
+        // A guard on the load side of each baseline: a counter's update period (and a late sampler read) would
+        // otherwise carry load into the idle figure.
+        complete &= idleBefore is not null && await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null;
         var requests = idleBefore is null ? [] : await runner.RunAsync(workload, arrivals, cancellationToken).ConfigureAwait(false);
         complete &= !cancellationToken.IsCancellationRequested;
         var settled = complete && await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null;
