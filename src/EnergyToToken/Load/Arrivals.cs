@@ -14,6 +14,9 @@ public enum ArrivalKind
 
     /// <summary>Open loop, gamma gaps at the rate: burstiness below 1 is burstier than Poisson, above 1 more regular (vLLM's convention).</summary>
     Gamma,
+
+    /// <summary>Open loop at a trace's own send times (<see cref="ArrivalOptions.TraceOffsets"/>), sped up by <see cref="ArrivalOptions.TraceSpeed"/>.</summary>
+    Trace,
 }
 
 /// <summary>The arrival process and how long it lasts. Defaults: Poisson at 1 request/s for 100 requests, seed 1.</summary>
@@ -41,6 +44,12 @@ public sealed record ArrivalOptions
 
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>The trace's send times, seconds from its start (<see cref="ArrivalKind.Trace"/>); filled from the trace file.</summary>
+    public IReadOnlyList<double>? TraceOffsets { get; init; }
+
+    /// <summary>How much faster than recorded a trace is replayed: 2 halves every gap. Default: 1.</summary>
+    public double TraceSpeed { get; init; } = 1;
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -52,7 +61,9 @@ public sealed record ArrivalOptions
         if (!(Burstiness > 0 && double.IsFinite(Burstiness))) errors.Add($"Burstiness must be positive (was {Burstiness}).");
         if (Count is < 1) errors.Add($"The request count must be at least 1 (was {Count}).");
         if (Duration is { } d && d <= TimeSpan.Zero) errors.Add("The duration must be positive.");
-        if (Count is null && Duration is null) errors.Add("Give a request count, a duration or both: the run must end.");
+        if (Count is null && Duration is null && Kind != ArrivalKind.Trace) errors.Add("Give a request count, a duration or both: the run must end.");
+        if (!(TraceSpeed > 0 && double.IsFinite(TraceSpeed))) errors.Add($"The trace speed must be positive (was {TraceSpeed}).");
+        if (RampTo is not null && Kind == ArrivalKind.Trace) errors.Add("A ramp applies to generated arrivals, not to a trace's own times.");
         return errors;
     }
 }
@@ -69,9 +80,11 @@ public static class ArrivalSchedule
         var errors = options.Validate();
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
         if (options.Kind == ArrivalKind.Closed) throw new EnergyToTokenException("A closed loop has no schedule: each finish sends the next request.");
-        var random = new Random(PromptFactory.Mix(options.Seed, 0x5c4ed));
         var limit = options.Duration?.TotalSeconds ?? double.PositiveInfinity;
         var count = options.Count ?? int.MaxValue;
+        if (options.Kind == ArrivalKind.Trace)
+            return [.. (options.TraceOffsets ?? []).Select(t => t / options.TraceSpeed).TakeWhile(t => t < limit).Take(count)];
+        var random = new Random(PromptFactory.Mix(options.Seed, 0x5c4ed));
         var peak = Math.Max(options.Rate, options.RampTo ?? options.Rate);
         var times = new List<double>();
         var t = 0.0;

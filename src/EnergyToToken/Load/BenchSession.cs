@@ -21,55 +21,113 @@ public sealed record BenchOptions
     public SamplerOptions Sampler { get; init; } = new();
 }
 
+/// <summary>The run's clock: every timestamp is a <see cref="TimeProvider"/> tick, every time in results seconds from <see cref="Origin"/>.</summary>
+public readonly record struct RunClock(long Origin, long Frequency)
+{
+    public double Seconds(long timestamp) => (double)(timestamp - Origin) / Frequency;
+}
+
+/// <summary>What the bench is doing now, for live progress: reported about once a second.</summary>
+/// <param name="Phase">"idle before", "load", "drain", "idle after".</param>
+/// <param name="Watts">Mean power inside the meters' boundary over the last couple of seconds; NaN without a meter.</param>
+/// <param name="Joules">Energy since the load began; NaN without a meter.</param>
+/// <param name="SecondsLeft">Until sending stops (duration, or the count at the current pace); null when unknown.</param>
+public sealed record BenchProgress(string Phase, int Done, int Failed, long OutputTokens, double ElapsedSeconds, double TokensPerSecond, double Watts, double Joules, double? SecondsLeft)
+{
+    public double JoulesPerOutputToken => OutputTokens > 0 ? Joules / OutputTokens : double.NaN;
+}
+
 /// <summary>
 /// A measured run: every request, the energy over the measured window inside the meters' boundary (with the idle
-/// baseline before and after), and the window itself, all on one clock (seconds from the sampler's start).
+/// baseline before and after; null when run without a meter), the window, the server's metrics and the client's own
+/// CPU use, all on one clock.
 /// </summary>
-public sealed record BenchResult(IReadOnlyList<RunRequest> Requests, EnergySummary Energy, bool Complete)
+/// <param name="ClientCpuShare">The process's CPU time over the load ÷ (wall time × logical cores): above 0.8 the client may be what limits the run.</param>
+public sealed record BenchResult(
+    IReadOnlyList<RunRequest> Requests,
+    EnergySummary? Energy,
+    bool Complete,
+    RunClock Clock,
+    double WindowFromSeconds,
+    double WindowToSeconds,
+    double ClientCpuShare,
+    IReadOnlyList<ServerMetricsSample> ServerMetrics,
+    IReadOnlyList<MeterSamples> Samples)
 {
     /// <summary>Requests in the measured set: not warm-up.</summary>
     public IEnumerable<RunRequest> Measured => Requests.Where(r => !r.Warmup);
 
     public long OutputTokens => Measured.Sum(r => (long)r.Record.OutputTokens);
 
-    /// <summary>Gross energy per output token over the measured window, J, inside <see cref="EnergySummary.Total"/>'s boundary.</summary>
-    public double JoulesPerOutputToken => OutputTokens > 0 ? Energy.Total.Joules / OutputTokens : double.NaN;
+    /// <summary>Gross energy per output token over the measured window, J, inside the energy's boundary.</summary>
+    public double JoulesPerOutputToken => OutputTokens > 0 && Energy is { } e ? e.Total.Joules / OutputTokens : double.NaN;
+
+    /// <summary>Above this share of the machine's CPU the client flags itself as possibly what limits the run.</summary>
+    public const double ClientLimitedShare = 0.8;
+
+    public bool ClientLimited => ClientCpuShare > ClientLimitedShare;
 }
 
 /// <summary>
 /// The sequence of a benchmark (issue 5): meters sampled from the start; an idle baseline; the load (warm-up
-/// included, recorded apart); an idle baseline after; each baseline kept apart from the load by a settle time. The measured window runs from the first measured request's
-/// scheduled time to the last measured request's end.
+/// included, recorded apart); an idle baseline after; each baseline kept apart from the load by a settle time. The
+/// measured window runs from the first measured request's scheduled time to the last measured request's end. With no
+/// meter, the same sequence without the baselines measures latency alone.
 /// </summary>
 public static class BenchSession
 {
     public static async Task<BenchResult> RunAsync(LoadRunner runner, WorkloadOptions workload, ArrivalOptions arrivals,
-        IReadOnlyList<IPowerMeter> meters, BenchOptions options, TimeProvider time, CancellationToken cancellationToken)
+        IReadOnlyList<IPowerMeter> meters, BenchOptions options, TimeProvider time, CancellationToken cancellationToken,
+        ServerMetricsScraper? scraper = null, IProgress<BenchProgress>? progress = null, Action<RunRequest, RunClock>? finished = null)
     {
         var errors = options.Sampler.Validate().ToList();
         if (options.IdleBefore < TimeSpan.Zero || options.IdleAfter < TimeSpan.Zero || options.Settle < TimeSpan.Zero) errors.Add("Idle baselines and the settle time must be at least 0 s.");
-        if (meters.Count == 0) errors.Add("No meter to measure with: give one with --meter, or run against the twin, whose meter is built in.");
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
         using var sampler = new PowerSampler(meters, options.Sampler, time);
+        var clock = new RunClock(sampler.Origin, time.TimestampFrequency);
         sampler.Start();
+        var metered = meters.Count > 0;
         var complete = true;
-        var idleBefore = await IdleAsync(sampler, options.IdleBefore, time, cancellationToken).ConfigureAwait(false);
+        var live = new LiveCounts();
+        using var reporter = progress is null ? null : new Timer(_ => progress.Report(live.Snapshot(sampler, arrivals, workload, metered)), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+        live.Phase = "idle before";
+        (double From, double To)? idleBefore = metered ? await IdleAsync(sampler, options.IdleBefore, time, cancellationToken).ConfigureAwait(false) : (0.0, 0.0);
         // A guard on the load side of each baseline: a counter's update period (and a late sampler read) would
         // otherwise carry load into the idle figure.
-        complete &= idleBefore is not null && await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null;
-        var requests = idleBefore is null ? [] : await runner.RunAsync(workload, arrivals, cancellationToken).ConfigureAwait(false);
+        complete &= idleBefore is not null && (!metered || await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null);
+        IReadOnlyList<RunRequest> requests = [];
+        var cpuShare = double.NaN;
+        if (complete)
+        {
+            live.Start(sampler.Now);
+            scraper?.Start();
+            var cpu = Environment.CpuUsage.TotalTime;
+            var wall = time.GetTimestamp();
+            requests = await runner.RunAsync(workload, arrivals, cancellationToken, r =>
+            {
+                live.Add(r);
+                finished?.Invoke(r, clock);
+            }).ConfigureAwait(false);
+            cpuShare = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / (time.GetElapsedTime(wall).TotalSeconds * Environment.ProcessorCount);
+            if (scraper is not null) await scraper.DisposeAsync().ConfigureAwait(false);
+        }
         complete &= !cancellationToken.IsCancellationRequested;
-        var settled = complete && await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null;
-        var idleAfter = settled ? await IdleAsync(sampler, options.IdleAfter, time, cancellationToken).ConfigureAwait(false) : null;
-        complete &= idleAfter is not null;
+        live.Phase = "idle after";
+        (double, double)? idleAfter = null;
+        if (metered)
+        {
+            var settled = complete && await IdleAsync(sampler, options.Settle, time, cancellationToken).ConfigureAwait(false) is not null;
+            idleAfter = settled ? await IdleAsync(sampler, options.IdleAfter, time, cancellationToken).ConfigureAwait(false) : null;
+            complete &= idleAfter is not null;
+        }
         sampler.Stop();
 
-        double Seconds(long timestamp) => time.GetElapsedTime(sampler.Origin, timestamp).TotalSeconds;
         var measured = requests.Where(r => !r.Warmup).ToList();
-        var from = measured.Count > 0 ? Seconds(measured.Min(r => r.ScheduledTimestamp)) : sampler.Now;
-        var to = measured.Count > 0 ? Seconds(measured.Max(r => r.Record.EndTimestamp ?? r.Record.SentTimestamp)) : sampler.Now;
-        var energy = EnergyMeasurement.Summarize(sampler, from, to, idleBefore, idleAfter);
-        return new BenchResult(requests, energy, complete);
+        var from = measured.Count > 0 ? clock.Seconds(measured.Min(r => r.ScheduledTimestamp)) : sampler.Now;
+        var to = measured.Count > 0 ? clock.Seconds(measured.Max(r => r.Record.EndTimestamp ?? r.Record.SentTimestamp)) : sampler.Now;
+        var energy = metered ? EnergyMeasurement.Summarize(sampler, from, to, metered ? idleBefore : null, idleAfter) : null;
+        return new BenchResult(requests, energy, complete, clock, from, to, cpuShare, scraper?.Samples ?? [], MeterSamples.From(sampler));
     }
 
     /// <summary>Waits out an idle baseline; null when the run was cancelled during it.</summary>
@@ -85,5 +143,52 @@ public static class BenchSession
             return null;
         }
         return (from, sampler.Now);
+    }
+
+    /// <summary>Counts finishes as they come, for progress; read once a second.</summary>
+    private sealed class LiveCounts
+    {
+        private int _done;
+        private int _failed;
+        private long _tokens;
+        private double _loadStart = double.NaN;
+
+        public volatile string Phase = "";
+
+        public void Start(double now)
+        {
+            _loadStart = now;
+            Phase = "load";
+        }
+
+        public void Add(RunRequest r)
+        {
+            Interlocked.Increment(ref _done);
+            if (r.Record.State != TerminalState.Ok) Interlocked.Increment(ref _failed);
+            Interlocked.Add(ref _tokens, r.Record.OutputTokens);
+        }
+
+        public BenchProgress Snapshot(PowerSampler sampler, ArrivalOptions arrivals, WorkloadOptions workload, bool metered)
+        {
+            var now = sampler.Now;
+            var elapsed = double.IsNaN(_loadStart) ? 0 : now - _loadStart;
+            var done = Volatile.Read(ref _done);
+            var tokens = Interlocked.Read(ref _tokens);
+            double watts = double.NaN, joules = double.NaN;
+            if (metered && elapsed > 0)
+            {
+                (watts, joules) = sampler.Live(s => (
+                    EnergyMeasurement.Summarize(s, Math.Max(0, now - 2), now).MeanWatts,
+                    EnergyMeasurement.Summarize(s, _loadStart, now).Total.Joules));
+            }
+            else if (metered)
+            {
+                watts = sampler.Live(s => EnergyMeasurement.Summarize(s, Math.Max(0, now - 2), now).MeanWatts);
+            }
+            double? left = null;
+            if (arrivals.Duration is { } d) left = Math.Max(0, d.TotalSeconds - elapsed);
+            else if (arrivals.Count is { } n && done > 0) left = elapsed * Math.Max(0, n + workload.WarmupRequests - done) / done;
+            return new BenchProgress(Phase, done, Volatile.Read(ref _failed), tokens, elapsed, elapsed > 0 ? tokens / elapsed : 0, watts, joules, left);
+        }
     }
 }

@@ -24,6 +24,9 @@ public sealed record WorkloadOptions
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(60);
 
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>Prompts from a file instead of synthetic ones (null: synthetic). A trace also gives the send times, replayed with <see cref="ArrivalKind.Trace"/>.</summary>
+    public Dataset? Dataset { get; init; }
 }
 
 /// <summary>One request of a run: what was asked, when it was scheduled and sent, and what came back.</summary>
@@ -43,14 +46,15 @@ public sealed record RunRequest(int Index, int InputTokens, int OutputTokens, lo
 /// </summary>
 public sealed class LoadRunner(StreamingClient client, string model, TimeProvider time)
 {
-    public async Task<IReadOnlyList<RunRequest>> RunAsync(WorkloadOptions workload, ArrivalOptions arrivals, CancellationToken cancellationToken)
+    /// <param name="finished">Called as each request finishes, from the thread that finished it (progress, the run's event log).</param>
+    public async Task<IReadOnlyList<RunRequest>> RunAsync(WorkloadOptions workload, ArrivalOptions arrivals, CancellationToken cancellationToken, Action<RunRequest>? finished = null)
     {
         var errors = arrivals.Validate().ToList();
         if (workload.WarmupRequests < 0) errors.Add($"Warm-up requests must be at least 0 (was {workload.WarmupRequests}).");
         if (workload.SharedPrefixTokens < 0) errors.Add($"Shared prefix tokens must be at least 0 (was {workload.SharedPrefixTokens}).");
+        if (arrivals.Kind == ArrivalKind.Trace && workload.Dataset?.Format != DatasetFormat.Trace) errors.Add("Trace arrivals replay a trace file's send times: give the trace with --trace.");
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
-        var prompts = new PromptFactory(workload.Seed, workload.SharedPrefixTokens);
-        var lengths = new Random(PromptFactory.Mix(workload.Seed, 0x1e7));
+        var source = new RequestSource(workload);
         using var endOfRun = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var start = time.GetTimestamp();
         var results = new List<RunRequest>();
@@ -63,18 +67,17 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
         Task<RunRequest> Send(long scheduled)
         {
             var i = index++;
-            var input = workload.InputTokens.Draw(lengths);
-            var output = workload.OutputTokens.Draw(lengths);
+            var planned = source.Create(i);
             var request = new GenerationRequest
             {
                 Api = workload.Api,
                 Model = model,
-                Prompt = prompts.Create(i, input),
-                MaxTokens = output,
+                Prompt = planned.Prompt,
+                MaxTokens = planned.OutputTokens,
                 IgnoreEos = workload.FixedOutput,
                 Seed = PromptFactory.Mix(workload.Seed, i),
             };
-            return Run(i, input, output, scheduled, i < workload.WarmupRequests, request, endOfRun.Token);
+            return Run(i, planned.InputTokens, planned.OutputTokens, scheduled, i < workload.WarmupRequests, request, finished, endOfRun.Token);
         }
 
         void Start(long scheduled)
@@ -92,10 +95,10 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
             for (var k = 0; k < Math.Min(arrivals.Concurrency, total); k++) Start(start);
             while (running.Count > 0)
             {
-                Task<RunRequest> finished;
+                Task<RunRequest> next;
                 if (stopSending == long.MaxValue)
                 {
-                    finished = await finishes.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                    next = await finishes.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 else
                 {
@@ -105,22 +108,26 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
                     using var sending = new CancellationTokenSource(left, time);
                     try
                     {
-                        finished = await finishes.Reader.ReadAsync(sending.Token).ConfigureAwait(false);
+                        next = await finishes.Reader.ReadAsync(sending.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
                         break;
                     }
                 }
-                running.Remove(finished);
-                results.Add(await finished.ConfigureAwait(false));
+                running.Remove(next);
+                results.Add(await next.ConfigureAwait(false));
                 var now = time.GetTimestamp();
                 if (index < total && now < stopSending && !cancellationToken.IsCancellationRequested) Start(now);
             }
         }
         else
         {
-            var schedule = ArrivalSchedule.OpenLoop(arrivals with { Count = arrivals.Count is { } c ? c + workload.WarmupRequests : null });
+            var schedule = ArrivalSchedule.OpenLoop(arrivals with
+            {
+                Count = arrivals.Count is { } c ? c + workload.WarmupRequests : null,
+                TraceOffsets = arrivals.Kind == ArrivalKind.Trace ? workload.Dataset!.Offsets : null,
+            });
             foreach (var offset in schedule)
             {
                 var due = start + (long)(offset * time.TimestampFrequency);
@@ -147,10 +154,12 @@ public sealed class LoadRunner(StreamingClient client, string model, TimeProvide
         return results;
     }
 
-    private async Task<RunRequest> Run(int index, int input, int output, long scheduled, bool warmup, GenerationRequest request, CancellationToken endOfRun)
+    private async Task<RunRequest> Run(int index, int input, int output, long scheduled, bool warmup, GenerationRequest request, Action<RunRequest>? finished, CancellationToken endOfRun)
     {
         await Task.Yield(); // the sender goes on at once; this request runs on its own
         var record = await client.SendAsync(request, endOfRun).ConfigureAwait(false);
-        return new RunRequest(index, input, output, scheduled, warmup, record);
+        var done = new RunRequest(index, input, output, scheduled, warmup, record);
+        finished?.Invoke(done);
+        return done;
     }
 }

@@ -36,6 +36,9 @@ public sealed class PowerSampler : IDisposable
     private readonly List<SamplingLoop> _loops = [];
     private readonly ManualResetEventSlim _stop = new(false, spinCount: 0);
 
+    // Guards the tracks while the loops append to them, so a live view (progress) can read them mid-run.
+    private readonly Lock _gate = new();
+
     public PowerSampler(IReadOnlyList<IPowerMeter> meters, SamplerOptions options, TimeProvider time)
     {
         var errors = options.Validate();
@@ -46,7 +49,7 @@ public sealed class PowerSampler : IDisposable
         foreach (var meter in meters)
         {
             var interval = meter.IsRemote ? options.RemoteInterval : options.LocalInterval;
-            _slots.Add(new MeterSlot(meter, interval, Origin, time, Capacity(interval)));
+            _slots.Add(new MeterSlot(meter, interval, Origin, time, Capacity(interval), _gate));
         }
         // Local meters share one thread (one wake-up per interval, measured to matter at 100 Hz); each remote meter
         // gets its own, so a slow BMC or exporter never delays the others.
@@ -75,6 +78,12 @@ public sealed class PowerSampler : IDisposable
             if (all.Length == 0) return (0, 0, 0);
             return (all[all.Length / 2], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))], all[^1]);
         }
+    }
+
+    /// <summary>Runs <paramref name="view"/> over the tracks while no read is being appended: a consistent look mid-run.</summary>
+    internal T Live<T>(Func<PowerSampler, T> view)
+    {
+        lock (_gate) return view(this);
     }
 
     /// <summary>Reads every meter once, now, on the calling thread.</summary>
@@ -108,8 +117,11 @@ public sealed class PowerSampler : IDisposable
         private readonly double[] _gauges;
         private readonly TimeProvider _time;
 
-        public MeterSlot(IPowerMeter meter, TimeSpan interval, long origin, TimeProvider time, int capacity)
+        private readonly Lock _gate;
+
+        public MeterSlot(IPowerMeter meter, TimeSpan interval, long origin, TimeProvider time, int capacity, Lock gate)
         {
+            _gate = gate;
             Meter = meter;
             _time = time;
             _readings = new MeterReading[meter.Channels.Count];
@@ -141,6 +153,8 @@ public sealed class PowerSampler : IDisposable
                 _readings.AsSpan().Fill(MeterReading.Failed(now, now, ReadStatus.Unavailable));
             }
             var wall = Meter.IsRemote ? _time.GetUtcNow().ToUnixTimeMilliseconds() : 0;
+            // The meter is read outside the lock (a remote read can take a second); only the appends hold it.
+            using var scope = _gate.EnterScope();
             for (var i = 0; i < Tracks.Length; i++)
             {
                 // Only failed reads ask for the detail, so a healthy sample stays allocation-free.

@@ -65,6 +65,17 @@ public static class EnergyReport
         else w.WriteNull("exitCode");
         w.WriteBoolean("complete", incomplete is null);
         if (incomplete is not null) w.WriteString("incomplete", incomplete);
+        Energy(w, summary, tokens);
+        w.WriteEndObject();
+    });
+
+    /// <summary>
+    /// The energy fields of a summary inside the current object: duration, the boundary total (with J per token when
+    /// <paramref name="tokens"/> is known), every channel, gauges and the sampler's lateness. Shared by
+    /// <c>e2t measure --json</c> and a bench run's <c>result.json</c>.
+    /// </summary>
+    internal static void Energy(Utf8JsonWriter w, EnergySummary summary, double? tokens)
+    {
         Number(w, "durationSeconds", summary.DurationSeconds);
         w.WriteStartObject("total");
         w.WriteString("boundary", summary.Total.Boundary);
@@ -134,10 +145,9 @@ public static class EnergyReport
         Number(w, "latenessP99Seconds", summary.SamplerLateness.P99);
         Number(w, "latenessMaxSeconds", summary.SamplerLateness.Max);
         w.WriteEndObject();
-        w.WriteEndObject();
-    });
+    }
 
-    private static void Header(Utf8JsonWriter w, string kind)
+    internal static void Header(Utf8JsonWriter w, string kind)
     {
         w.WriteStartObject();
         w.WriteNumber("schemaVersion", SchemaVersion);
@@ -162,20 +172,20 @@ public static class EnergyReport
         Strings(w, "notes", c.Notes);
     }
 
-    private static void Number(Utf8JsonWriter w, string name, double? value)
+    internal static void Number(Utf8JsonWriter w, string name, double? value)
     {
         if (value is { } v && double.IsFinite(v)) w.WriteNumber(name, v);
         else w.WriteNull(name);
     }
 
-    private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    internal static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
     {
         w.WriteStartArray(name);
         foreach (var v in values) w.WriteStringValue(v);
         w.WriteEndArray();
     }
 
-    private static string Write(Action<Utf8JsonWriter> body)
+    internal static string Write(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, Options)) body(writer);

@@ -29,14 +29,14 @@ public class BenchSessionTests
         Assert.Equal(52, result.Requests.Count);
         Assert.Equal(48 * 64, result.OutputTokens);
         Assert.All(result.Requests, r => Assert.Equal(TerminalState.Ok, r.Record.State));
-        var energy = result.Energy;
+        var energy = result.Energy!;
         Assert.True(energy.Total.Simulated);
         Assert.Equal(MeterScope.Accelerator, energy.Total.Scope);
         Assert.True(energy.DurationSeconds > 0.3, $"window {energy.DurationSeconds} s");
 
         // The twin's exact energy over the same window, converted from the sampler's clock to the twin's.
         var ticks = TimeProvider.System.TimestampFrequency;
-        var samplerOrigin = result.Requests.Min(r => r.ScheduledTimestamp) - (long)(energy.FromSeconds * ticks);
+        var samplerOrigin = result.Clock.Origin;
         var truth = server.Ledger.EnergyAt(server.SecondsAt(samplerOrigin + (long)(energy.ToSeconds * ticks)))
             - server.Ledger.EnergyAt(server.SecondsAt(samplerOrigin + (long)(energy.FromSeconds * ticks)));
         Assert.InRange(energy.Total.Joules, truth - energy.Total.UncertaintyJoules - 1, truth + energy.Total.UncertaintyJoules + 1);

@@ -1,0 +1,208 @@
+using System.Globalization;
+using EnergyToToken.Load;
+using EnergyToToken.Metering;
+using EnergyToToken.Reporting;
+
+namespace EnergyToToken.Runs;
+
+/// <summary>A sweep: one run per value of concurrency or rate, e.g. <c>concurrency=1,4,16,64</c>.</summary>
+public sealed record Sweep(string Parameter, IReadOnlyList<double> Values)
+{
+    public static Sweep Parse(string text)
+    {
+        var eq = text.IndexOf('=', StringComparison.Ordinal);
+        var parameter = eq < 0 ? text : text[..eq];
+        if (parameter is not ("concurrency" or "rate") || eq < 0)
+            throw new EnergyToTokenException($"Sweep '{text}' is not understood. Write concurrency=1,4,16,64 or rate=1,2,4,8 (requests/s).");
+        var values = new List<double>();
+        foreach (var part in text[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v > 0) || !double.IsFinite(v) || (parameter == "concurrency" && v != Math.Floor(v)))
+                throw new EnergyToTokenException($"Sweep value '{part}' in '{text}' is not a positive {(parameter == "concurrency" ? "whole number" : "number")}.");
+            values.Add(v);
+        }
+        if (values.Count == 0) throw new EnergyToTokenException($"Sweep '{text}' has no values. Write {parameter}=1,4,16.");
+        return new Sweep(parameter, values);
+    }
+
+    /// <summary>The plan with the parameter set: a rate turns a closed loop into Poisson arrivals.</summary>
+    public static BenchPlan Apply(BenchPlan plan, string parameter, double value) => parameter == "concurrency"
+        ? plan with { Arrivals = plan.Arrivals with { Kind = ArrivalKind.Closed, Concurrency = (int)value } }
+        : plan with { Arrivals = plan.Arrivals with { Kind = plan.Arrivals.Kind is ArrivalKind.Closed or ArrivalKind.Trace ? ArrivalKind.Poisson : plan.Arrivals.Kind, Rate = value } };
+}
+
+/// <summary>How the SLO search moves: doubling from the plan's own load until the SLO fails, then bisecting.</summary>
+public sealed record SearchOptions
+{
+    /// <summary>Bisection steps after the first failure. Default: 3.</summary>
+    public int Steps { get; init; } = 3;
+
+    /// <summary>Most runs in all (doubling and bisection). Default: 10.</summary>
+    public int MaxRuns { get; init; } = 10;
+}
+
+/// <summary>Where one point of a series went, and what it measured.</summary>
+public sealed record SeriesPoint(BenchRun Run, string Directory);
+
+/// <summary>A sweep's or search's runs, with the highest load that met the SLO.</summary>
+public sealed record SeriesResult(string Parameter, IReadOnlyList<SeriesPoint> Points, Saturation? Saturation, bool Complete);
+
+/// <summary>
+/// Runs benches against one target and writes each to its run directory: a single run, a sweep (one directory per
+/// point under <c>points/</c> and the series in the top <c>result.json</c>), or the SLO search for the saturated
+/// throughput. A run cut short keeps what it measured and is marked incomplete.
+/// </summary>
+public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> meters, Uri? serverMetrics, TimeProvider time)
+{
+    /// <summary>How often the server's <c>/metrics</c> is scraped. Default: 1 s.</summary>
+    public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Called before each run of a series with the parameter's value.</summary>
+    public Action<string, double>? Starting { get; init; }
+
+    /// <summary>One run, written to <paramref name="directory"/>. A failure to write is thrown after the run is measured; the returned run is then lost only on disk.</summary>
+    public async Task<BenchRun> RunAsync(BenchPlan plan, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken,
+        (string, double)? point = null)
+    {
+        var started = time.GetUtcNow();
+        using var run = RunDirectory.Create(directory);
+        run.Append(w =>
+        {
+            w.WriteString("event", "start");
+            w.WriteString("utc", started.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            w.WriteString("name", plan.Name);
+            w.WriteString("endpoint", plan.Target.Endpoint.ToString());
+            w.WriteString("model", plan.Target.Model);
+        });
+        var client = new StreamingClient(http, plan.Client, time);
+        var runner = new LoadRunner(client, plan.Target.Model, time);
+        var scraper = serverMetrics is null ? null : new ServerMetricsScraper(http, serverMetrics, ScrapeInterval, time);
+        BenchResult result;
+        try
+        {
+            result = await BenchSession.RunAsync(runner, plan.Workload, plan.Arrivals, meters, plan.Bench, time, cancellationToken, scraper, progress, run.AppendRequest).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (scraper is not null) await scraper.DisposeAsync().ConfigureAwait(false);
+        }
+        var metrics = RunMetrics.Compute(result.Requests, result.Clock, result.WindowToSeconds - result.WindowFromSeconds, plan.Slo);
+        var bench = new BenchRun(plan, result, metrics, BenchVerdict.Judge(plan, result, metrics), started, point);
+        run.Append(w =>
+        {
+            w.WriteString("event", "end");
+            w.WriteBoolean("complete", result.Complete);
+        });
+        try
+        {
+            run.WriteTimelines(result);
+            run.WriteResult(BenchReport.Json(bench));
+        }
+        catch (IOException e)
+        {
+            throw new RunWriteException(bench, directory, e);
+        }
+        if (run.LogFailure is { } failure) throw new RunWriteException(bench, directory, failure);
+        return bench;
+    }
+
+    /// <summary>One run per sweep value, each in <c>points/NN-PARAMETER-VALUE</c>; the series in the top <c>result.json</c>.</summary>
+    public async Task<SeriesResult> SweepAsync(BenchPlan plan, Sweep sweep, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken)
+    {
+        var points = new List<SeriesPoint>();
+        foreach (var value in sweep.Values)
+        {
+            if (cancellationToken.IsCancellationRequested) break;
+            points.Add(await PointAsync(plan, sweep.Parameter, value, points.Count, directory, progress, cancellationToken).ConfigureAwait(false));
+        }
+        return Finish(plan, sweep.Parameter, points, directory, cancellationToken);
+    }
+
+    /// <summary>
+    /// The highest concurrency (closed loop) or rate (open loop) whose run meets the SLO, is valid and complete: from
+    /// the plan's own load, halving while it fails and doubling while it passes, then bisecting between the last pass
+    /// and the first failure.
+    /// </summary>
+    public async Task<SeriesResult> SearchAsync(BenchPlan plan, SearchOptions search, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (plan.Slo is null) throw new EnergyToTokenException("The search for the highest load that meets the SLO needs the SLO: give --slo ttft-p99=500ms,tpot-p99=50ms.");
+        if (plan.Arrivals.Kind == ArrivalKind.Trace) throw new EnergyToTokenException("A trace sets its own times: the SLO search varies concurrency or rate, so leave out --trace (use --dataset for its prompts).");
+        var closed = plan.Arrivals.Kind == ArrivalKind.Closed;
+        var parameter = closed ? "concurrency" : "rate";
+        var points = new List<SeriesPoint>();
+        bool Passes(SeriesPoint p) => p.Run.Verdict.Valid && p.Run.Metrics.SloMet && p.Run.Result.Complete;
+        async Task<bool> Probe(double value)
+        {
+            var p = await PointAsync(plan, parameter, value, points.Count, directory, progress, cancellationToken).ConfigureAwait(false);
+            points.Add(p);
+            return Passes(p);
+        }
+
+        double? pass = null, fail = null;
+        var v = closed ? plan.Arrivals.Concurrency : plan.Arrivals.Rate;
+        var floor = closed ? 1 : v / 64;
+        while (points.Count < search.MaxRuns && !cancellationToken.IsCancellationRequested)
+        {
+            if (await Probe(v).ConfigureAwait(false))
+            {
+                pass = v;
+                if (fail is not null) break;
+                v *= 2;
+            }
+            else
+            {
+                fail = v;
+                if (pass is not null || v <= floor) break;
+                v = closed ? Math.Max(1, Math.Floor(v / 2)) : v / 2;
+            }
+        }
+        for (var step = 0; step < search.Steps && pass is { } lo && fail is { } hi && points.Count < search.MaxRuns && !cancellationToken.IsCancellationRequested; step++)
+        {
+            var mid = closed ? Math.Floor((lo + hi) / 2) : (lo + hi) / 2;
+            if (closed && mid <= lo) break;
+            if (await Probe(mid).ConfigureAwait(false)) pass = mid;
+            else fail = mid;
+        }
+        return Finish(plan, parameter, points, directory, cancellationToken, Passes);
+    }
+
+    private async Task<SeriesPoint> PointAsync(BenchPlan plan, string parameter, double value, int ordinal, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken)
+    {
+        Starting?.Invoke(parameter, value);
+        var label = $"{ordinal:00}-{parameter}-{value.ToString("0.###", CultureInfo.InvariantCulture)}";
+        var relative = Path.Combine("points", label);
+        var run = await RunAsync(Sweep.Apply(plan, parameter, value) with { Name = $"{plan.Name}-{label}" }, Path.Combine(directory, relative), progress, cancellationToken, (parameter, value)).ConfigureAwait(false);
+        return new SeriesPoint(run, relative);
+    }
+
+    private static SeriesResult Finish(BenchPlan plan, string parameter, List<SeriesPoint> points, string directory, CancellationToken cancellationToken, Func<SeriesPoint, bool>? passes = null)
+    {
+        passes ??= p => p.Run.Verdict.Valid && p.Run.Metrics.SloMet && p.Run.Result.Complete;
+        var ordered = points.OrderBy(p => p.Run.Point!.Value.Value).ToList();
+        var best = plan.Slo is null ? null : ordered.LastOrDefault(passes);
+        var saturation = best is null ? null
+            : new Saturation(parameter, best.Run.Point!.Value.Value, best.Run.Metrics.OutputTokensPerSecond, best.Run.Metrics.GoodputRequestsPerSecond ?? double.NaN);
+        var complete = !cancellationToken.IsCancellationRequested && points.All(p => p.Run.Result.Complete);
+        var series = new SeriesResult(parameter, ordered, saturation, complete);
+        var json = BenchReport.SeriesJson(plan.Name, parameter, [.. ordered.Select(p => (p.Run, p.Directory))], saturation, complete);
+        var temporary = Path.Combine(directory, RunDirectory.Result + ".tmp");
+        try
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(temporary, json);
+            File.Move(temporary, Path.Combine(directory, RunDirectory.Result), overwrite: true);
+        }
+        catch (IOException e)
+        {
+            throw new EnergyToTokenException($"Could not write the series to '{directory}': {e.Message}. Each point's own directory holds its result.");
+        }
+        return series;
+    }
+}
+
+/// <summary>A run was measured but could not be written in full (a full disk): the run is kept in memory for the summary.</summary>
+public sealed class RunWriteException(BenchRun run, string directory, IOException inner)
+    : Exception($"Could not write the run to '{directory}': {inner.Message}. The summary printed is what was measured; free space and run again to keep the timelines.", inner)
+{
+    public BenchRun Run { get; } = run;
+}

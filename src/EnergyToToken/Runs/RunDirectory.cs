@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using EnergyToToken.Load;
+using EnergyToToken.Metering;
+
+namespace EnergyToToken.Runs;
+
+/// <summary>
+/// A run's directory: the raw timelines on the run's clock (seconds from its origin) and <c>result.json</c>.
+/// <list type="bullet">
+/// <item><c>events.jsonl</c>: the append-only event log, one line per finished request (with its chunk times), flushed
+/// as written, so a crash keeps everything up to the last line;</item>
+/// <item><c>requests.csv</c>, <c>chunks.csv</c>, <c>power.csv</c>, <c>server-metrics.csv</c>: the timelines;</item>
+/// <item><c>result.json</c>: the summary. Every file but the log is written to a temporary name, flushed to disk and
+/// renamed, so a reader never sees half a file.</item>
+/// </list>
+/// </summary>
+public sealed class RunDirectory : IDisposable
+{
+    public const string EventLog = "events.jsonl";
+    public const string Result = "result.json";
+    private static readonly JsonWriterOptions LineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly Lock _gate = new();
+    private readonly FileStream _log;
+    private readonly Utf8JsonWriter _line;
+    private IOException? _logFailure;
+
+    private RunDirectory(string path, FileStream log)
+    {
+        Path = path;
+        _log = log;
+        _line = new Utf8JsonWriter(_log, LineOptions);
+    }
+
+    public string Path { get; }
+
+    /// <summary>The first failure to append to the event log (a full disk), after which appends stop; null when none.</summary>
+    public IOException? LogFailure => _logFailure;
+
+    /// <summary>The default place for a run: <c>./e2t-runs/&lt;UTC timestamp&gt;-&lt;name&gt;</c>.</summary>
+    public static string DefaultPath(string name, DateTimeOffset now) =>
+        System.IO.Path.Combine("e2t-runs", $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}-{name}");
+
+    /// <summary>Creates the directory (refusing one that already holds a run) and opens its event log.</summary>
+    public static RunDirectory Create(string path)
+    {
+        try
+        {
+            if (File.Exists(System.IO.Path.Combine(path, Result)) || File.Exists(System.IO.Path.Combine(path, EventLog)))
+                throw new EnergyToTokenException($"'{path}' already holds a run. Give another --out, or move that run away first.");
+            Directory.CreateDirectory(path);
+            var log = new FileStream(System.IO.Path.Combine(path, EventLog), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 64 * 1024);
+            return new RunDirectory(path, log);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnergyToTokenException($"Cannot create the run directory '{path}': {e.Message}. Give a writable --out.");
+        }
+    }
+
+    /// <summary>Appends one event and flushes it to the OS, so it survives the process.</summary>
+    public void Append(Action<Utf8JsonWriter> fields)
+    {
+        lock (_gate)
+        {
+            if (_logFailure is not null) return;
+            try
+            {
+                _line.Reset(_log);
+                _line.WriteStartObject();
+                fields(_line);
+                _line.WriteEndObject();
+                _line.Flush();
+                _log.WriteByte((byte)'\n');
+                _log.Flush();
+            }
+            catch (IOException e)
+            {
+                // A full disk must not stop the measurement: what is in memory is written (or reported) at the end.
+                _logFailure = e;
+            }
+        }
+    }
+
+    /// <summary>Appends a finished request with every output chunk's arrival time.</summary>
+    public void AppendRequest(RunRequest r, RunClock clock) => Append(w =>
+    {
+        w.WriteString("event", "request");
+        WriteRequest(w, r, clock);
+    });
+
+    internal static void WriteRequest(Utf8JsonWriter w, RunRequest r, RunClock clock)
+    {
+        var record = r.Record;
+        w.WriteNumber("index", r.Index);
+        w.WriteBoolean("warmup", r.Warmup);
+        w.WriteString("state", Reporting.ModelReport.Camel(record.State));
+        if (record.HttpStatus is { } status) w.WriteNumber("httpStatus", status);
+        w.WriteNumber("scheduled", clock.Seconds(r.ScheduledTimestamp));
+        w.WriteNumber("sent", clock.Seconds(record.SentTimestamp));
+        if (record.EndTimestamp is { } end) w.WriteNumber("end", clock.Seconds(end));
+        w.WriteNumber("drawnInputTokens", r.InputTokens);
+        w.WriteNumber("drawnOutputTokens", r.OutputTokens);
+        if (record.PromptTokens is { } prompt) w.WriteNumber("promptTokens", prompt);
+        w.WriteNumber("outputTokens", record.OutputTokens);
+        w.WriteNumber("reasoningTokens", record.ReasoningTokens);
+        w.WriteBoolean("usageFromServer", record.UsageFromServer);
+        if (record.ResponseId is { } id) w.WriteString("responseId", id);
+        if (record.FinishReason is { } reason) w.WriteString("finishReason", reason);
+        if (record.Detail.Length > 0) w.WriteString("detail", record.Detail);
+        w.WriteStartArray("chunks");
+        foreach (var t in record.OutputChunkTimestamps) w.WriteNumberValue(clock.Seconds(t));
+        w.WriteEndArray();
+    }
+
+    /// <summary>Writes the timelines of a finished (or interrupted) run, each file atomically.</summary>
+    public void WriteTimelines(BenchResult result)
+    {
+        var clock = result.Clock;
+        WriteAtomic("requests.csv", w =>
+        {
+            w.WriteLine("index,warmup,state,http_status,scheduled_s,sent_s,first_chunk_s,last_chunk_s,end_s,drawn_input_tokens,drawn_output_tokens,prompt_tokens,output_tokens,reasoning_tokens,usage_from_server,output_chunks,finish_reason,response_id,detail");
+            foreach (var r in result.Requests)
+            {
+                var c = r.Record;
+                var chunks = c.OutputChunkTimestamps;
+                w.WriteLine(string.Join(',',
+                    r.Index, r.Warmup ? "true" : "false", Reporting.ModelReport.Camel(c.State), c.HttpStatus?.ToString(CultureInfo.InvariantCulture) ?? "",
+                    S(clock.Seconds(r.ScheduledTimestamp)), S(clock.Seconds(c.SentTimestamp)),
+                    chunks.Count > 0 ? S(clock.Seconds(chunks[0])) : "", chunks.Count > 0 ? S(clock.Seconds(chunks[^1])) : "",
+                    c.EndTimestamp is { } e ? S(clock.Seconds(e)) : "", r.InputTokens, r.OutputTokens,
+                    c.PromptTokens?.ToString(CultureInfo.InvariantCulture) ?? "", c.OutputTokens, c.ReasoningTokens, c.UsageFromServer ? "true" : "false",
+                    chunks.Count, Csv(c.FinishReason ?? ""), Csv(c.ResponseId ?? ""), Csv(c.Detail)));
+            }
+        });
+        WriteAtomic("chunks.csv", w =>
+        {
+            w.WriteLine("request,chunk,t_s");
+            foreach (var r in result.Requests)
+            {
+                var chunks = r.Record.OutputChunkTimestamps;
+                for (var k = 0; k < chunks.Count; k++) w.WriteLine($"{r.Index},{k},{S(clock.Seconds(chunks[k]))}");
+            }
+        });
+        WriteAtomic("power.csv", w =>
+        {
+            w.WriteLine("channel,scope,t_s,joules,watts");
+            foreach (var m in result.Samples)
+            {
+                var scope = Reporting.ModelReport.Camel(m.Channel.Scope);
+                for (var i = 0; i < m.At.Length; i++) w.WriteLine($"{Csv(m.Channel.Id)},{scope},{S(m.At[i])},{S(m.Joules[i])},{S(m.Watts[i])}");
+            }
+        });
+        WriteAtomic("server-metrics.csv", w =>
+        {
+            w.WriteLine("t_s,running,waiting,kv_cache_usage,prompt_tokens_total,generation_tokens_total,preemptions_total");
+            foreach (var s in result.ServerMetrics)
+                w.WriteLine(string.Join(',', S(clock.Seconds(s.Timestamp)), S(s.Running), S(s.Waiting), S(s.KvCacheUsage), S(s.PromptTokens), S(s.GenerationTokens), S(s.Preemptions)));
+        });
+    }
+
+    /// <summary>Writes <c>result.json</c> atomically.</summary>
+    public void WriteResult(string json) => WriteAtomic(Result, w => w.Write(json));
+
+    /// <summary>Writes a file to a temporary name, flushes it to disk and renames it into place.</summary>
+    public void WriteAtomic(string name, Action<TextWriter> body)
+    {
+        var target = System.IO.Path.Combine(Path, name);
+        var temporary = target + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+            {
+                using var writer = new StreamWriter(stream, new UTF8Encoding(false), 64 * 1024, leaveOpen: true) { NewLine = "\n" };
+                body(writer);
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch (IOException)
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>A number in CSV: invariant, round-trippable; empty for NaN.</summary>
+    private static string S(double value) => double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    private static string Csv(string text) =>
+        text.AsSpan().IndexOfAny(",\"\n\r") < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _line.Dispose();
+            try
+            {
+                _log.Dispose();
+            }
+            catch (IOException e)
+            {
+                _logFailure ??= e;
+            }
+        }
+    }
+}
