@@ -13,6 +13,7 @@ internal static class Cli
         MetersCommand.Create(),
         MeasureCommand.Create(),
         TwinCommand.Create(),
+        BenchCommand.Create(),
     };
 }
 

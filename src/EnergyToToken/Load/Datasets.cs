@@ -195,6 +195,7 @@ internal sealed class RequestSource
     public RequestSource(WorkloadOptions workload)
     {
         _workload = workload;
+        _ = TokenText.Instance; // load the tokenizer now, not on the first request's clock
         _prompts = new PromptFactory(workload.Seed, workload.SharedPrefixTokens);
         _lengths = new Random(PromptFactory.Mix(workload.Seed, 0x1e7));
         if (workload.Dataset is { Format: not DatasetFormat.Trace } d)

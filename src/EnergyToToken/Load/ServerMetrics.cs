@@ -72,10 +72,14 @@ public sealed class ServerMetricsScraper(HttpClient http, Uri metricsUrl, TimeSp
         }
     }
 
+    private int _disposed;
+
     public void Start() => _loop = Task.Run(Loop);
 
+    /// <summary>Stops scraping; safe to call more than once (the session stops it when the load ends, its owner at the end).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
