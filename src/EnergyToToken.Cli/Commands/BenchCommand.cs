@@ -27,7 +27,7 @@ internal static class BenchCommand
     {
         public Option<string> Scenario { get; } = new("--scenario") { Description = "A YAML (or JSON) file whose keys are this command's flags without the dashes (e.g. concurrency: 32). Flags on the command line win." };
 
-        public Option<Uri> Endpoint { get; } = new("--endpoint") { Description = "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000 (a trailing /v1 is accepted). Default: the embedded twin (simulated)." };
+        public Option<string> Endpoint { get; } = new("--endpoint") { Description = "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000 (a trailing /v1 is accepted). Default: the embedded twin (simulated)." };
         public Option<string> ApiKeyEnv { get; } = new("--api-key-env") { Description = "Name of the environment variable holding the API key, sent as a bearer token." };
         public Option<string> Model { get; } = new("--model") { Description = "Model to request. Default: the one the endpoint lists at /v1/models (required when it lists several)." };
         public Option<string> Api { get; } = new("--api") { Description = "completions or chat. Default: completions." };
@@ -251,7 +251,7 @@ internal static class BenchCommand
                 continue;
             }
             if (parse.GetResult(option) is { Implicit: false }) continue; // given on the command line
-            IEnumerable<JsonNode?> items = value is JsonArray array ? array : [value];
+            List<JsonNode?> items = value is JsonArray array ? [.. array] : [value];
             foreach (var item in items)
             {
                 var scalar = item switch
@@ -430,10 +430,10 @@ internal static class BenchCommand
     }
 
     /// <summary>The server's root: a trailing <c>/v1</c> is dropped, since requests add it.</summary>
-    private static Uri BaseUrl(Uri endpoint)
+    private static Uri BaseUrl(string text)
     {
-        if (!endpoint.IsAbsoluteUri || endpoint.Scheme is not ("http" or "https"))
-            throw new EnergyToTokenException($"--endpoint '{endpoint}' is not an absolute http(s) URL, e.g. http://127.0.0.1:8000.");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            throw new EnergyToTokenException($"--endpoint '{text}' is not an absolute http(s) URL, e.g. http://127.0.0.1:8000.");
         var path = endpoint.AbsolutePath.TrimEnd('/');
         if (path.EndsWith("/v1", StringComparison.Ordinal)) path = path[..^3];
         return new UriBuilder(endpoint) { Path = path + "/" }.Uri;

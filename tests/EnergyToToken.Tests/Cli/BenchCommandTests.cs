@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using EnergyToToken.Catalog;
+using EnergyToToken.Twin;
+using static EnergyToToken.Tests.Cli.ModelCommandTests;
+
+namespace EnergyToToken.Tests.Cli;
+
+/// <summary><c>e2t bench</c> end to end: against the embedded twin and against an endpoint, its run directory, its refusals, Ctrl+C and a full disk.</summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("e2t-bench-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A short run: 1 s idle baselines, small requests.</summary>
+    private static readonly string[] Short = ["--idle", "1s", "--settle", "200ms", "--input", "fixed:64", "--output", "fixed:32"];
+
+    [Fact]
+    public void Against_the_twin_it_writes_a_complete_run_whose_files_agree_with_each_other()
+    {
+        var run = Path.Combine(_dir, "run");
+        var (code, output, error) = Run(["bench", .. Short, "--concurrency", "8", "--duration", "3s", "--warmup", "4", "--out", run, "--json"]);
+        Assert.True(code == 0, error);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.Contains("embedded twin: simulated", error, StringComparison.Ordinal);
+
+        // stdout is result.json, written atomically beside the timelines.
+        Assert.Equal(File.ReadAllText(Path.Combine(run, "result.json")).Trim(), output.Trim());
+        Assert.Empty(Directory.GetFiles(run, "*.tmp"));
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("e2t.bench", root.GetProperty("kind").GetString());
+        Assert.True(root.GetProperty("complete").GetBoolean());
+        Assert.True(root.GetProperty("valid").GetBoolean());
+        Assert.True(root.GetProperty("simulated").GetBoolean());
+        Assert.Equal(TwinProfiles.Default.Name, root.GetProperty("target").GetProperty("twinProfile").GetString());
+
+        // Every issued request is in exactly one state; the warm-up is recorded apart.
+        var requests = root.GetProperty("requests");
+        var issued = requests.GetProperty("issued").GetInt32();
+        Assert.Equal(issued, requests.GetProperty("states").EnumerateObject().Sum(s => s.Value.GetInt32()) + requests.GetProperty("warmup").GetInt32());
+        Assert.Equal(4, requests.GetProperty("warmup").GetInt32());
+        var lines = File.ReadAllLines(Path.Combine(run, "requests.csv"));
+        Assert.Equal(issued, lines.Length - 1);
+        Assert.Equal(issued + 2, File.ReadAllLines(Path.Combine(run, "events.jsonl")).Length); // start, every request, end
+
+        // Tokens: the metric is the measured requests' usage; the chunk timeline has one row per token (the twin streams one per chunk).
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var measured = lines.Skip(1).Select(l => l.Split(',')).Where(c => c[Col("warmup")] == "false").ToList();
+        var tokens = measured.Sum(c => long.Parse(c[Col("output_tokens")], CultureInfo.InvariantCulture));
+        var metrics = root.GetProperty("metrics");
+        Assert.Equal(tokens, metrics.GetProperty("outputTokens").GetInt64());
+        Assert.Equal(measured.Count * 32L, tokens);
+        Assert.Equal(issued * 32, File.ReadAllLines(Path.Combine(run, "chunks.csv")).Length - 1);
+
+        // Energy: simulated, inside its boundary, and J/token is gross energy ÷ output tokens.
+        var energy = root.GetProperty("energy");
+        Assert.Equal("simulated", energy.GetProperty("total").GetProperty("accounting").GetString());
+        var gross = energy.GetProperty("total").GetProperty("grossJoules").GetDouble();
+        Assert.Equal(gross / tokens, metrics.GetProperty("joulesPerOutputToken").GetProperty("gross").GetDouble(), 12);
+        Assert.True(File.ReadAllLines(Path.Combine(run, "power.csv")).Length > 30);
+        Assert.True(File.ReadAllLines(Path.Combine(run, "server-metrics.csv")).Length > 2);
+
+        // Latency statistics exist for every metric and are ordered.
+        var ttft = metrics.GetProperty("latency").GetProperty("ttftMs");
+        Assert.Equal(measured.Count, ttft.GetProperty("count").GetInt32());
+        Assert.True(ttft.GetProperty("p50").GetDouble() <= ttft.GetProperty("p99").GetDouble());
+        Assert.True(metrics.GetProperty("latency").GetProperty("tpotMs").GetProperty("p50").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void The_summary_names_the_run_its_latency_and_its_simulated_energy()
+    {
+        var (code, output, error) = Run(["bench", .. Short, "--requests", "12", "--concurrency", "4", "--out", Path.Combine(_dir, "s")]);
+        Assert.True(code == 0, error);
+        Assert.Contains("run: llama-3.1-8b-h100-c4 (SIMULATED: embedded twin)", output, StringComparison.Ordinal);
+        Assert.Contains("requests: 12 issued, 0 warm-up, 12 measured", output, StringComparison.Ordinal);
+        Assert.Contains("states: ok 12; error rate 0 %", output, StringComparison.Ordinal);
+        Assert.Contains("│ TTFT ", output, StringComparison.Ordinal);
+        Assert.Matches(@"J per output token: [0-9.]+ gross, [0-9.]+ dynamic \(simulated\)", output);
+        Assert.Contains("valid: yes", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scenario_file_holds_the_flags_and_the_command_line_wins()
+    {
+        var scenario = Path.Combine(_dir, "scenario.yaml");
+        File.WriteAllText(scenario, """
+            name: from-yaml
+            concurrency: 2
+            requests: 6
+            input: fixed:32
+            output: fixed:8
+            idle: 1s
+            settle: 200ms
+            meter: [none]
+            """);
+        var run = Path.Combine(_dir, "yaml");
+        var (code, output, error) = Run("bench", "--scenario", scenario, "--requests", "4", "--out", run, "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("from-yaml", root.GetProperty("name").GetString());
+        Assert.Equal(4, root.GetProperty("requests").GetProperty("measured").GetInt32()); // the command line's 4, not the file's 6
+        Assert.Equal(2, root.GetProperty("arrivals").GetProperty("concurrency").GetInt32());
+        Assert.Equal("fixed:8", root.GetProperty("workload").GetProperty("outputTokens").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("energy").ValueKind); // meter: none: latency only
+        Assert.Contains("no meter: latency and throughput only", root.GetProperty("notes").EnumerateArray().Select(n => n.GetString()));
+
+        File.WriteAllText(scenario, "concurency: 2\nrate: fast\n");
+        (code, _, error) = Run("bench", "--scenario", scenario);
+        Assert.Equal(1, code);
+        Assert.Contains("'concurency' is not a bench flag", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--concurrency 4 --rate 2", "Give --concurrency (closed loop) or --rate (open loop), not both.")]
+    [InlineData("--input fixed:0", "'0' is not a positive number")]
+    [InlineData("--slo ttft-p42=5ms", "SLO statistic 'p42'")]
+    [InlineData("--find-max-goodput", "--find-max-goodput needs --slo")]
+    [InlineData("--meter nvml", "the embedded twin is measured by its own simulated meter")]
+    [InlineData("--sweep users=1,2", "Sweep 'users=1,2' is not understood")]
+    [InlineData("--endpoint http://127.0.0.1:1", "Cannot reach http://127.0.0.1:1/")]
+    [InlineData("--api-key-env E2T_TEST_UNSET_KEY --endpoint http://127.0.0.1:1", "--api-key-env E2T_TEST_UNSET_KEY: that environment variable is not set")]
+    [InlineData("--dataset /nonexistent/prompts.jsonl", "Dataset '/nonexistent/prompts.jsonl' cannot be read")]
+    public void Bad_input_is_refused_with_one_clear_message_and_exit_1(string args, string expected)
+    {
+        var (code, _, error) = Run(["bench", .. args.Split(' '), "--out", Path.Combine(_dir, "bad")]);
+        Assert.Equal(1, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Against_an_endpoint_it_finds_the_model_and_measures_through_a_dcgm_exporter()
+    {
+        var server = await TwinServer.StartAsync(new TwinServerOptions(), Catalogs.Load([]));
+        await using (server)
+        {
+            var run = Path.Combine(_dir, "endpoint");
+            var (code, output, error) = Run(["bench", .. Short, "--endpoint", server.BaseAddress + "v1", "--requests", "16", "--concurrency", "4", "--api", "chat",
+                "--meter", "prometheus", "--prometheus", server.DcgmMetricsUrl.ToString(), "--remote-interval", "100ms", "--out", run, "--json"]);
+            Assert.True(code == 0, error);
+            using var json = JsonDocument.Parse(output);
+            var root = json.RootElement;
+            Assert.Equal(server.ModelName, root.GetProperty("target").GetProperty("model").GetString());
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("target").GetProperty("twinProfile").ValueKind);
+            Assert.Equal("chat", root.GetProperty("target").GetProperty("api").GetString());
+            Assert.Equal(16, root.GetProperty("requests").GetProperty("states").GetProperty("ok").GetInt32());
+            // The exporter's series carry e2t_simulated="true": the energy stays labelled simulated through the real meter.
+            Assert.Equal("simulated", root.GetProperty("energy").GetProperty("total").GetProperty("accounting").GetString());
+            Assert.True(root.GetProperty("metrics").GetProperty("joulesPerOutputToken").GetProperty("gross").GetDouble() > 0);
+            Assert.True(root.GetProperty("serverMetrics").GetProperty("samples").GetInt32() > 0);
+        }
+    }
+
+    [Fact]
+    public void An_error_rate_above_the_limit_makes_the_run_invalid_and_says_so()
+    {
+        var (code, output, error) = Run(["bench", .. Short, "--requests", "20", "--concurrency", "4", "--twin-faults", "error=0.5:500,seed=3", "--meter", "none",
+            "--max-error-rate", "0.1", "--out", Path.Combine(_dir, "errors")]);
+        Assert.Equal(1, code);
+        Assert.Matches(@"states: ok \d+, httpError \d+", output);
+        Assert.Contains("error: invalid run: error rate", error, StringComparison.Ordinal);
+        Assert.Contains("valid: NO", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_sweep_writes_one_run_per_point_and_the_series()
+    {
+        var run = Path.Combine(_dir, "sweep");
+        var (code, output, error) = Run(["bench", .. Short, "--sweep", "concurrency=1,4", "--requests", "8", "--meter", "none", "--out", run]);
+        Assert.True(code == 0, error);
+        Assert.Contains("Series over concurrency", output, StringComparison.Ordinal);
+        using var series = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "result.json")));
+        var points = series.RootElement.GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal("e2t.bench.series", series.RootElement.GetProperty("kind").GetString());
+        Assert.Equal([1.0, 4.0], points.Select(p => p.GetProperty("value").GetDouble()));
+        foreach (var p in points)
+        {
+            using var point = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, p.GetProperty("directory").GetString()!, "result.json")));
+            Assert.Equal(p.GetProperty("value").GetDouble(), point.RootElement.GetProperty("arrivals").GetProperty("concurrency").GetDouble());
+            Assert.Equal(8, point.RootElement.GetProperty("requests").GetProperty("measured").GetInt32());
+        }
+    }
+
+    [Theory]
+    [InlineData("tpot-p99=100s", new[] { 1.0, 2.0, 4.0 }, 4.0)] // always met: doubles until the run budget is spent
+    [InlineData("tpot-p99=1us", new[] { 1.0, 2.0, 4.0 }, null)] // never met: halves from 4 down to 1, then gives up
+    public void The_slo_search_doubles_while_met_halves_while_missed_and_reports_the_saturation(string slo, double[] expectedValues, double? saturation)
+    {
+        var start = saturation is null ? "4" : "1";
+        var run = Path.Combine(_dir, "search");
+        var (code, output, error) = Run(["bench", .. Short, "--find-max-goodput", "--slo", slo, "--concurrency", start, "--requests", "4", "--meter", "none",
+            "--search-max-runs", "3", "--out", run]);
+        Assert.True(code == 0, error);
+        using var series = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "result.json")));
+        var root = series.RootElement;
+        Assert.Equal(expectedValues, root.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("value").GetDouble()));
+        if (saturation is { } s)
+        {
+            Assert.Equal(s, root.GetProperty("saturation").GetProperty("value").GetDouble());
+            Assert.True(root.GetProperty("saturation").GetProperty("outputTokensPerSecond").GetDouble() > 0);
+            Assert.Contains("R_sat", output, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("saturation").ValueKind);
+            Assert.Contains("no run met the SLO", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Ctrl_c_mid_run_writes_what_was_measured_marked_incomplete_and_exits_130()
+    {
+        var run = Path.Combine(_dir, "interrupted");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] args = [Path.Combine(AppContext.BaseDirectory, "e2t.dll"), "bench", .. Short, "--duration", "120s", "--concurrency", "4", "--out", run];
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var log = Path.Combine(run, "events.jsonl");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        // Wait until some requests have finished and been logged.
+        while (!File.Exists(log) || File.ReadAllLines(log).Length < 10) await Task.Delay(100, timeout.Token);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("interrupted", await stderr, StringComparison.Ordinal);
+        Assert.Contains("INCOMPLETE", await stdout, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "result.json")));
+        var root = json.RootElement;
+        Assert.False(root.GetProperty("complete").GetBoolean());
+        var requests = root.GetProperty("requests");
+        // Nothing lost: every issued request is in the timeline, the ones cut short as cancelled at the end of the run.
+        Assert.Equal(requests.GetProperty("issued").GetInt32(), File.ReadAllLines(Path.Combine(run, "requests.csv")).Length - 1);
+        Assert.True(requests.GetProperty("states").GetProperty("ok").GetInt32() >= 8);
+        Assert.True(requests.GetProperty("states").GetProperty("cancelledEndOfRun").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public void A_full_disk_while_writing_keeps_the_summary_and_says_what_was_lost()
+    {
+        if (!File.Exists("/dev/full")) return; // Linux only: /dev/full answers every write with ENOSPC
+        var run = Path.Combine(_dir, "full");
+        Directory.CreateDirectory(run);
+        File.CreateSymbolicLink(Path.Combine(run, "requests.csv.tmp"), "/dev/full");
+        var (code, output, error) = Run(["bench", .. Short, "--requests", "6", "--concurrency", "2", "--meter", "none", "--out", run]);
+        Assert.Equal(1, code);
+        Assert.Contains("requests: 6 issued", output, StringComparison.Ordinal); // the summary of what was measured
+        Assert.Contains($"Could not write the run to '{run}'", error, StringComparison.Ordinal);
+        Assert.Contains("No space left on device", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(run, "result.json")));
+        Assert.Equal(6 + 2, File.ReadAllLines(Path.Combine(run, "events.jsonl")).Length); // the event log kept every request
+    }
+}
