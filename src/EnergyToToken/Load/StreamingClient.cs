@@ -179,12 +179,13 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-        record.EndTimestamp ??= time.GetTimestamp();
-        if (!record.UsageFromServer)
-        {
-            record.OutputTokens = record.OutputChunkTimestamps.Count;
-            record.ReasoningTokens = record.ReasoningChunks;
+            // Here, not after the try: the HTTP-error and invalid-JSON paths return from inside it.
+            record.EndTimestamp ??= time.GetTimestamp();
+            if (!record.UsageFromServer)
+            {
+                record.OutputTokens = record.OutputChunkTimestamps.Count;
+                record.ReasoningTokens = record.ReasoningChunks;
+            }
         }
         return record;
     }
