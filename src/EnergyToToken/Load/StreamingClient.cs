@@ -144,6 +144,8 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
                     record.Detail = $"an event is not valid JSON: {Truncate(invalid)}";
                     return record;
                 }
+                // [DONE] ends the answer: what a server sends after it, or how long it holds the connection open, changes nothing.
+                if (state.Done) break;
                 // The first output starts the idle clock; every later read restarts it.
                 if (state.SawOutput || hadOutput) deadline.CancelAfter(options.IdleTimeout);
             }
