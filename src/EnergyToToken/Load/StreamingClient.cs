@@ -144,6 +144,8 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
                     record.Detail = $"an event is not valid JSON: {Truncate(invalid)}";
                     return record;
                 }
+                // [DONE] ends the answer: what a server sends after it, or how long it holds the connection open, changes nothing.
+                if (state.Done) break;
                 // The first output starts the idle clock; every later read restarts it.
                 if (state.SawOutput || hadOutput) deadline.CancelAfter(options.IdleTimeout);
             }
@@ -179,12 +181,13 @@ public sealed class StreamingClient(HttpClient http, StreamingClientOptions opti
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-        record.EndTimestamp ??= time.GetTimestamp();
-        if (!record.UsageFromServer)
-        {
-            record.OutputTokens = record.OutputChunkTimestamps.Count;
-            record.ReasoningTokens = record.ReasoningChunks;
+            // Here, not after the try: the HTTP-error and invalid-JSON paths return from inside it.
+            record.EndTimestamp ??= time.GetTimestamp();
+            if (!record.UsageFromServer)
+            {
+                record.OutputTokens = record.OutputChunkTimestamps.Count;
+                record.ReasoningTokens = record.ReasoningChunks;
+            }
         }
         return record;
     }
