@@ -58,7 +58,7 @@ public sealed record BenchVerdict(IReadOnlyList<string> Problems, IReadOnlyList<
         if (result.Energy is { } energy)
         {
             var tooShort = energy.Channels.Where(c => c.Run.Flags.Any(f => f.Contains("update periods", StringComparison.Ordinal))).Select(c => c.Channel.Id).ToList();
-            if (tooShort.Count > 0) notes.Add($"the window holds fewer than 10 counter updates of {string.Join(", ", tooShort)}: expect large error; run longer");
+            if (tooShort.Count > 0) problems.Add($"the window holds fewer than 10 updates of {string.Join(", ", tooShort)}, too few for its energy to be trusted: run longer (--duration or --requests)");
             if (double.IsNaN(energy.Total.Joules)) problems.Add("no meter produced a good reading over the window: energy unknown");
             else if (energy.Total.Modeled && !energy.Total.Simulated && !v.AllowModeled)
                 notes.Add("J/token is not reported: the energy is modeled, not measured (pass --allow-modeled to report it, labelled modeled)");

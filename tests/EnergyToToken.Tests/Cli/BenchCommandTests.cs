@@ -74,11 +74,11 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public void The_summary_names_the_run_its_latency_and_its_simulated_energy()
     {
-        var (code, output, error) = Run(["bench", .. Short, "--requests", "12", "--concurrency", "4", "--out", Path.Combine(_dir, "s")]);
+        var (code, output, error) = Run(["bench", .. Short, "--requests", "48", "--concurrency", "4", "--out", Path.Combine(_dir, "s")]);
         Assert.True(code == 0, error);
         Assert.Contains("run: llama-3.1-8b-h100-c4 (SIMULATED: embedded twin)", output, StringComparison.Ordinal);
-        Assert.Contains("requests: 12 issued, 0 warm-up, 12 measured", output, StringComparison.Ordinal);
-        Assert.Contains("states: ok 12; error rate 0 %", output, StringComparison.Ordinal);
+        Assert.Contains("requests: 48 issued, 0 warm-up, 48 measured", output, StringComparison.Ordinal);
+        Assert.Contains("states: ok 48; error rate 0 %", output, StringComparison.Ordinal);
         Assert.Contains("│ TTFT ", output, StringComparison.Ordinal);
         Assert.Matches(@"J per output token: [0-9.]+ gross, [0-9.]+ dynamic \(simulated\)", output);
         Assert.Contains("valid: yes", output, StringComparison.Ordinal);
@@ -143,7 +143,7 @@ public sealed class BenchCommandTests : IDisposable
         await using (server)
         {
             var run = Path.Combine(_dir, "endpoint");
-            var (code, output, error) = Run(["bench", .. Short, "--endpoint", server.BaseAddress + "v1", "--requests", "16", "--concurrency", "4", "--api", "chat",
+            var (code, output, error) = Run(["bench", .. Short, "--endpoint", server.BaseAddress + "v1", "--requests", "48", "--concurrency", "4", "--api", "chat",
                 "--meter", "prometheus", "--prometheus", server.DcgmMetricsUrl.ToString(), "--remote-interval", "100ms", "--out", run, "--json"]);
             Assert.True(code == 0, error);
             using var json = JsonDocument.Parse(output);
@@ -151,7 +151,7 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(server.ModelName, root.GetProperty("target").GetProperty("model").GetString());
             Assert.Equal(JsonValueKind.Null, root.GetProperty("target").GetProperty("twinProfile").ValueKind);
             Assert.Equal("chat", root.GetProperty("target").GetProperty("api").GetString());
-            Assert.Equal(16, root.GetProperty("requests").GetProperty("states").GetProperty("ok").GetInt32());
+            Assert.Equal(48, root.GetProperty("requests").GetProperty("states").GetProperty("ok").GetInt32());
             // The exporter's series carry e2t_simulated="true": the energy stays labelled simulated through the real meter.
             Assert.Equal("simulated", root.GetProperty("energy").GetProperty("total").GetProperty("accounting").GetString());
             Assert.True(root.GetProperty("metrics").GetProperty("joulesPerOutputToken").GetProperty("gross").GetDouble() > 0);
@@ -244,6 +244,16 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(requests.GetProperty("issued").GetInt32(), File.ReadAllLines(Path.Combine(run, "requests.csv")).Length - 1);
         Assert.True(requests.GetProperty("states").GetProperty("ok").GetInt32() >= 8);
         Assert.True(requests.GetProperty("states").GetProperty("cancelledEndOfRun").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public void A_window_too_short_for_the_meter_makes_the_run_invalid()
+    {
+        // Two tiny requests finish in well under ten 100 ms counter updates.
+        var (code, output, error) = Run("bench", "--idle", "1s", "--settle", "200ms", "--input", "fixed:16", "--output", "fixed:4", "--requests", "2", "--concurrency", "2", "--out", Path.Combine(_dir, "short"));
+        Assert.Equal(1, code);
+        Assert.Contains("error: invalid run: the window holds fewer than 10 updates of twin:0", error, StringComparison.Ordinal);
+        Assert.Contains("valid: NO", output, StringComparison.Ordinal);
     }
 
     [Fact]
