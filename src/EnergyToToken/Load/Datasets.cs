@@ -81,14 +81,6 @@ public sealed class Dataset
         };
         if (entries.Count == 0)
             throw new EnergyToTokenException($"Dataset '{path}' holds no usable {format.Value.ToString().ToLowerInvariant()} entries ({skipped} skipped). Formats: {Formats}.");
-        if (format == DatasetFormat.Trace)
-        {
-            for (var i = 1; i < entries.Count; i++)
-            {
-                if (entries[i].TimestampSeconds < entries[i - 1].TimestampSeconds)
-                    throw new EnergyToTokenException($"Trace '{path}' line {i + 1}: its timestamp is earlier than the line before; a trace must be in time order.");
-            }
-        }
         return new Dataset(path, format.Value, entries, skipped);
     }
 
@@ -129,6 +121,9 @@ public sealed class Dataset
                 List<long>? hashes = null;
                 if (o.TryGetProperty("hash_ids", out var h) && h.ValueKind == JsonValueKind.Array)
                     hashes = [.. h.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var id) ? id : throw new EnergyToTokenException($"{Where()}: hash_ids must be whole numbers."))];
+                // Checked here, where the file's line number is known (blank lines are not entries).
+                if (entries.Count > 0 && ms / 1000 < entries[^1].TimestampSeconds)
+                    throw new EnergyToTokenException($"Trace '{path}' line {number}: its timestamp is earlier than the line before; a trace must be in time order.");
                 entries.Add(new DatasetEntry(prompt, input, output, null, ms / 1000, hashes));
             }
             catch (JsonException e)
