@@ -81,14 +81,6 @@ public sealed class Dataset
         };
         if (entries.Count == 0)
             throw new EnergyToTokenException($"Dataset '{path}' holds no usable {format.Value.ToString().ToLowerInvariant()} entries ({skipped} skipped). Formats: {Formats}.");
-        if (format == DatasetFormat.Trace)
-        {
-            for (var i = 1; i < entries.Count; i++)
-            {
-                if (entries[i].TimestampSeconds < entries[i - 1].TimestampSeconds)
-                    throw new EnergyToTokenException($"Trace '{path}' line {i + 1}: its timestamp is earlier than the line before; a trace must be in time order.");
-            }
-        }
         return new Dataset(path, format.Value, entries, skipped);
     }
 
@@ -121,14 +113,17 @@ public sealed class Dataset
                     entries.Add(new DatasetEntry(prompt, null, Count(o, "output_tokens", Where)));
                     continue;
                 }
-                if (!o.TryGetProperty("timestamp", out var t) || !t.TryGetDouble(out var ms) || !double.IsFinite(ms) || ms < 0)
+                if (!o.TryGetProperty("timestamp", out var t) || t.ValueKind != JsonValueKind.Number || !t.TryGetDouble(out var ms) || !double.IsFinite(ms) || ms < 0)
                     throw new EnergyToTokenException($"{Where()} has no \"timestamp\" (ms from the trace's start, ≥ 0).");
                 var input = Count(o, "input_length", Where);
                 var output = Count(o, "output_length", Where) ?? throw new EnergyToTokenException($"{Where()} has no \"output_length\".");
                 if (input is null && prompt is null) throw new EnergyToTokenException($"{Where()} has neither \"input_length\" nor \"prompt\".");
                 List<long>? hashes = null;
                 if (o.TryGetProperty("hash_ids", out var h) && h.ValueKind == JsonValueKind.Array)
-                    hashes = [.. h.EnumerateArray().Select(x => x.TryGetInt64(out var id) ? id : throw new EnergyToTokenException($"{Where()}: hash_ids must be whole numbers."))];
+                    hashes = [.. h.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var id) ? id : throw new EnergyToTokenException($"{Where()}: hash_ids must be whole numbers."))];
+                // Checked here, where the file's line number is known (blank lines are not entries).
+                if (entries.Count > 0 && ms / 1000 < entries[^1].TimestampSeconds)
+                    throw new EnergyToTokenException($"Trace '{path}' line {number}: its timestamp is earlier than the line before; a trace must be in time order.");
                 entries.Add(new DatasetEntry(prompt, input, output, null, ms / 1000, hashes));
             }
             catch (JsonException e)
@@ -142,7 +137,7 @@ public sealed class Dataset
     private static int? Count(JsonElement o, string name, Func<string> where)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.TryGetInt32(out var n) && n >= 1 ? n : throw new EnergyToTokenException($"{where()}: \"{name}\" must be a whole number ≥ 1 (was {v.GetRawText()}).");
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) && n >= 1 ? n : throw new EnergyToTokenException($"{where()}: \"{name}\" must be a whole number ≥ 1 (was {v.GetRawText()}).");
     }
 
     private static (List<DatasetEntry>, int) ShareGpt(string path, string text)
