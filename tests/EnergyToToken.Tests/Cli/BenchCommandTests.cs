@@ -117,6 +117,21 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_bundled_example_scenario_runs()
+    {
+        var example = Path.Combine(RepositoryRoot(), "examples", "bench-twin.yaml");
+        var run = Path.Combine(_dir, "example");
+        var (code, output, error) = Run("bench", "--scenario", example, "--duration", "2s", "--meter", "none", "--out", run, "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("twin-lognormal-c16", root.GetProperty("name").GetString());
+        Assert.Equal("lognormal:512,0.6", root.GetProperty("workload").GetProperty("inputTokens").GetString());
+        Assert.Equal(8, root.GetProperty("requests").GetProperty("warmup").GetInt32());
+        Assert.Equal("ttft-p99=1000ms,tpot-p99=50ms", root.GetProperty("slo").GetProperty("spec").GetString());
+    }
+
     [Theory]
     [InlineData("--concurrency 4 --rate 2", "Give --concurrency (closed loop) or --rate (open loop), not both.")]
     [InlineData("--input fixed:0", "'0' is not a positive number")]

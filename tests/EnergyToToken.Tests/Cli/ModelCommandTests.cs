@@ -7,7 +7,7 @@ public sealed class ModelCommandTests
 {
     private static readonly string Example = Path.Combine(RepositoryRoot(), "examples", "65b-h100.yaml");
 
-    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string caller = "")
+    internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string caller = "")
     {
         var dir = Path.GetDirectoryName(caller)!;
         while (!File.Exists(Path.Combine(dir, "EnergyToToken.slnx"))) dir = Path.GetDirectoryName(dir)!;
