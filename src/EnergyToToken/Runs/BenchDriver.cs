@@ -64,6 +64,8 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
     public async Task<BenchRun> RunAsync(BenchPlan plan, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken,
         (string, double)? point = null)
     {
+        var client = new StreamingClient(http, plan.Client, time);
+        await PreflightAsync(client, plan, cancellationToken).ConfigureAwait(false);
         var started = time.GetUtcNow();
         using var run = RunDirectory.Create(directory);
         run.Append(w =>
@@ -74,7 +76,6 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
             w.WriteString("endpoint", plan.Target.Endpoint.ToString());
             w.WriteString("model", plan.Target.Model);
         });
-        var client = new StreamingClient(http, plan.Client, time);
         var runner = new LoadRunner(client, plan.Target.Model, time);
         var scraper = serverMetrics is null ? null : new ServerMetricsScraper(http, serverMetrics, ScrapeInterval, time);
         BenchResult result;
@@ -104,6 +105,22 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         }
         if (run.LogFailure is { } failure) throw new RunWriteException(bench, directory, failure);
         return bench;
+    }
+
+    /// <summary>
+    /// One tiny request before anything is measured: a wrong model or API is refused at once with the server's answer,
+    /// instead of after a run of failures, and the client's first-request costs (connection, JIT) stay out of the run.
+    /// Only a client error (4xx but 429) refuses; anything else is left for the run to measure and count.
+    /// </summary>
+    private static async Task PreflightAsync(StreamingClient client, BenchPlan plan, CancellationToken cancellationToken)
+    {
+        var probe = new GenerationRequest { Api = plan.Workload.Api, Model = plan.Target.Model, Prompt = "Hello", MaxTokens = 1, IgnoreEos = plan.Workload.FixedOutput };
+        var record = await client.SendAsync(probe, cancellationToken).ConfigureAwait(false);
+        if (record.State == TerminalState.HttpError && record.HttpStatus is >= 400 and < 500 and not 429)
+        {
+            var body = record.Detail.Length > 300 ? record.Detail[..300] + "…" : record.Detail;
+            throw new EnergyToTokenException($"{plan.Target.Endpoint} refused a test request for model '{plan.Target.Model}' on the {plan.Workload.Api.ToString().ToLowerInvariant()} API ({body}). Check --model and --api.");
+        }
     }
 
     /// <summary>One run per sweep value, each in <c>points/NN-PARAMETER-VALUE</c>; the series in the top <c>result.json</c>.</summary>

@@ -175,6 +175,23 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_wrong_model_is_refused_by_a_test_request_before_anything_is_measured()
+    {
+        var server = await TwinServer.StartAsync(new TwinServerOptions(), Catalogs.Load([]));
+        await using (server)
+        {
+            var run = Path.Combine(_dir, "wrong-model");
+            var (code, output, error) = Run(["bench", .. Short, "--endpoint", server.BaseAddress.ToString(), "--model", "gpt-9", "--meter", "none", "--out", run]);
+            Assert.Equal(1, code);
+            Assert.Equal("", output);
+            Assert.Contains("refused a test request for model 'gpt-9'", error, StringComparison.Ordinal);
+            Assert.Contains("The model `gpt-9` does not exist", error, StringComparison.Ordinal);
+            Assert.Contains("Check --model and --api.", error, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(run)); // nothing written, so the same --out can be used again
+        }
+    }
+
+    [Fact]
     public void An_error_rate_above_the_limit_makes_the_run_invalid_and_says_so()
     {
         var (code, output, error) = Run(["bench", .. Short, "--requests", "20", "--concurrency", "4", "--twin-faults", "error=0.5:500,seed=3", "--meter", "none",
