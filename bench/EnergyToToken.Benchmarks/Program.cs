@@ -23,7 +23,12 @@ switch (args.FirstOrDefault())
             args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200);
         break;
     case "twin-serve":
-        await TwinCommands.Serve(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+        // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
+        await TwinCommands.Serve(
+            int.Parse(args[1], CultureInfo.InvariantCulture),
+            int.Parse(args[2], CultureInfo.InvariantCulture),
+            args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : null,
+            args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : null);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(ProductionBenchmarks).Assembly).Run(args);
