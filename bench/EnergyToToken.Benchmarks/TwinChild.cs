@@ -31,6 +31,8 @@ internal sealed class TwinChild : IAsyncDisposable
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TwinChild).Assembly.Location);
         start.ArgumentList.Add("twin-serve");
         foreach (var argument in arguments) start.ArgumentList.Add(Convert.ToString(argument, CultureInfo.InvariantCulture)!);
+        // Socket settings tried on the client (the bench process) stay the client's: the twin keeps its defaults.
+        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
         var process = Process.Start(start)!;
         var line = await process.StandardOutput.ReadLineAsync();
         if (line is null)
@@ -77,4 +79,20 @@ internal readonly record struct CpuTime(double User, double System)
     }
 
     public static CpuTime operator -(CpuTime a, CpuTime b) => new(a.User - b.User, a.System - b.System);
+}
+
+/// <summary>The whole machine's CPU time from the first line of /proc/stat, s: busy (user, nice, system, irq, softirq) and stolen by the hypervisor.</summary>
+internal readonly record struct MachineCpu(double Busy, double Steal)
+{
+    public static MachineCpu Now
+    {
+        get
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            double Ticks(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture) / 100.0;
+            return new(Ticks(1) + Ticks(2) + Ticks(3) + Ticks(6) + Ticks(7), Ticks(8));
+        }
+    }
+
+    public static MachineCpu operator -(MachineCpu a, MachineCpu b) => new(a.Busy - b.Busy, a.Steal - b.Steal);
 }
