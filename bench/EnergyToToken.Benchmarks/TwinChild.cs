@@ -19,6 +19,9 @@ internal sealed class TwinChild : IAsyncDisposable
         _metrics = new HttpClient { BaseAddress = baseAddress };
     }
 
+    /// <summary>Environment variables that tune the runtime's sockets and thread pool, which a client experiment may set.</summary>
+    private static readonly string[] ClientOnlySettings = ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"];
+
     public Uri BaseAddress { get; }
 
     public CpuTime Cpu => CpuTime.Of(_process.Id);
@@ -31,8 +34,8 @@ internal sealed class TwinChild : IAsyncDisposable
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TwinChild).Assembly.Location);
         start.ArgumentList.Add("twin-serve");
         foreach (var argument in arguments) start.ArgumentList.Add(Convert.ToString(argument, CultureInfo.InvariantCulture)!);
-        // Socket settings tried on the client (the bench process) stay the client's: the twin keeps its defaults.
-        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        // Runtime settings tried on the client (the bench process) stay the client's: the twin keeps its defaults.
+        foreach (var name in ClientOnlySettings) start.Environment.Remove(name);
         var process = Process.Start(start)!;
         var line = await process.StandardOutput.ReadLineAsync();
         if (line is null)
