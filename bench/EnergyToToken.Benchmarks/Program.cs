@@ -22,8 +22,25 @@ switch (args.FirstOrDefault())
             args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 16,
             args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200);
         break;
+    case "client-throughput":
+        await ClientCommands.Throughput(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2048,
+            TimeSpan.FromSeconds(args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 30),
+            args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4);
+        break;
+    case "client-paced":
+        await ClientCommands.Paced(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512,
+            args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 50,
+            TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 30));
+        break;
     case "twin-serve":
-        await TwinCommands.Serve(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+        // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
+        await TwinCommands.Serve(
+            int.Parse(args[1], CultureInfo.InvariantCulture),
+            int.Parse(args[2], CultureInfo.InvariantCulture),
+            args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : null,
+            args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : null);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(ProductionBenchmarks).Assembly).Run(args);

@@ -14,18 +14,25 @@ namespace EnergyToToken.Benchmarks;
 /// </summary>
 internal static class TwinCommands
 {
-    /// <summary>Eight H100s serving Llama-3.1-8B with a batch big enough for every stream: enough simulated capacity that the server, not the model, is what is measured.</summary>
-    private static TwinProfile BenchProfile(int streams, int devices) => TwinProfiles.Default with
+    /// <summary>
+    /// Llama-3.1-8B on DEVICES simulated H100s with a batch big enough for every stream, so the server, not the model,
+    /// is what is measured. <paramref name="contextTokens"/>, when given, sizes the KV cache to hold that many tokens for
+    /// every stream at once (no preemption, whatever the hardware would hold); <paramref name="stepOverheadSeconds"/>
+    /// replaces the calibrated fixed time per step (a pacing knob for the client benches).
+    /// </summary>
+    internal static TwinProfile BenchProfile(int streams, int devices, int? contextTokens = null, double? stepOverheadSeconds = null) => TwinProfiles.Default with
     {
         Name = $"bench-8b-h100x{devices}",
         Devices = devices,
-        Engine = TwinProfiles.Default.Engine with { MaxSequences = streams, MaxWaiting = streams },
+        Engine = TwinProfiles.Default.Engine with { MaxSequences = streams, MaxWaiting = streams, KvCacheTokens = contextTokens is { } c ? checked(streams * c) : null },
+        Step = stepOverheadSeconds is { } overhead ? TwinProfiles.Default.Step with { OverheadSeconds = overhead } : TwinProfiles.Default.Step,
     };
 
     /// <summary>The child: serve until stdin closes.</summary>
-    public static async Task Serve(int streams, int devices)
+    public static async Task Serve(int streams, int devices, int? contextTokens, double? stepOverheadSeconds)
     {
-        var server = await TwinServer.StartAsync(new TwinServerOptions { Profile = BenchProfile(streams, devices), KeepGroundTruth = false }, Catalogs.Load([]));
+        var profile = BenchProfile(streams, devices, contextTokens, stepOverheadSeconds);
+        var server = await TwinServer.StartAsync(new TwinServerOptions { Profile = profile, KeepGroundTruth = false }, Catalogs.Load([]));
         await using (server)
         {
             Console.WriteLine(server.BaseAddress);
@@ -35,15 +42,8 @@ internal static class TwinCommands
 
     public static async Task Throughput(int streams, TimeSpan window, int devices)
     {
-        var self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(TwinCommands).Assembly.Location);
-        start.ArgumentList.Add("twin-serve");
-        start.ArgumentList.Add(streams.ToString(CultureInfo.InvariantCulture));
-        start.ArgumentList.Add(devices.ToString(CultureInfo.InvariantCulture));
-        using var child = Process.Start(start)!;
-        var baseAddress = new Uri((await child.StandardOutput.ReadLineAsync())!);
-        using var http = new HttpClient { BaseAddress = baseAddress };
+        await using var twin = await TwinChild.StartAsync(streams, devices);
+        var baseAddress = twin.BaseAddress;
         var body = "{\"prompt\":\"Tell me about energy.\",\"max_tokens\":100000,\"ignore_eos\":true,\"stream\":true}";
         var request = Encoding.ASCII.GetBytes(
             $"POST /v1/completions HTTP/1.1\r\nHost: {baseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
@@ -53,21 +53,19 @@ internal static class TwinCommands
         for (var i = 0; i < streams; i++) readers.Add(Drain(baseAddress, request, received, stop.Token));
         // Let every stream start and the batch fill before measuring.
         await Task.Delay(TimeSpan.FromSeconds(3));
-        var (tokens0, steps0, late0, fast0, ok0) = await Scrape(http);
-        var cpu0 = CpuSeconds(child.Id);
+        var (tokens0, steps0, late0, fast0, ok0) = Read(await twin.ScrapeAsync());
+        var cpu0 = twin.Cpu;
         var wall = Stopwatch.StartNew();
         await Task.Delay(window);
-        var (tokens1, steps1, late1, fast1, ok1) = await Scrape(http);
-        var cpu1 = CpuSeconds(child.Id);
+        var (tokens1, steps1, late1, fast1, ok1) = Read(await twin.ScrapeAsync());
+        var cpu1 = twin.Cpu;
         var seconds = wall.Elapsed.TotalSeconds;
         var open = readers.Count(r => !r.IsCompleted);
         stop.Cancel();
-        child.StandardInput.Close();
-        await child.WaitForExitAsync();
         Console.WriteLine($"streams {streams} (open at the end of the window: {open}), {devices} simulated H100s, window {seconds:0.0} s");
         Console.WriteLine($"tokens/s {(tokens1 - tokens0) / seconds:N0} (from vllm:generation_tokens_total), steps/s {(steps1 - steps0) / seconds:0.0}");
-        var cpu = cpu1.User + cpu1.System - cpu0.User - cpu0.System;
-        Console.WriteLine($"server CPU {cpu / seconds:0.00} cores ({(cpu1.User - cpu0.User) / seconds:0.00} user + {(cpu1.System - cpu0.System) / seconds:0.00} system, /proc/PID/stat), {cpu / Math.Max(1, tokens1 - tokens0) * 1e6:0.0} µs per token");
+        var cpu = cpu1 - cpu0;
+        Console.WriteLine($"server CPU {cpu.Total / seconds:0.00} cores ({cpu.User / seconds:0.00} user + {cpu.System / seconds:0.00} system, /proc/PID/stat), {cpu.Total / Math.Max(1, tokens1 - tokens0) * 1e6:0.0} µs per token");
         var steps = Math.Max(1, steps1 - steps0);
         Console.WriteLine($"tokens handed to streams after the step's simulated end: mean {(late1 - late0) / steps * 1000:0.00} ms; within 1 ms {(fast1 - fast0) / steps:P0}, within 10 ms {(ok1 - ok0) / steps:P0}");
         Console.WriteLine($"client received {received[0] / seconds / 1e6:0.0} MB/s");
@@ -96,57 +94,7 @@ internal static class TwinCommands
         }
     }
 
-    private static async Task<(double Tokens, double Steps, double Late, double Within1ms, double Within10ms)> Scrape(HttpClient http)
-    {
-        var text = await http.GetStringAsync("metrics");
-        double Value(string name) => double.Parse(
-            text.Split('\n').First(l => l.StartsWith(name, StringComparison.Ordinal)).Split(' ')[^1], CultureInfo.InvariantCulture);
-        return (Value("vllm:generation_tokens_total"), Value("e2t_twin_steps_total"), Value("e2t_twin_step_lateness_seconds_sum"), Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.001\"}"), Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.01\"}"));
-    }
-
-    private static (double User, double System) CpuSeconds(int pid)
-    {
-        // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in clock ticks (100 Hz).
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) / 100.0, long.Parse(fields[12], CultureInfo.InvariantCulture) / 100.0);
-    }
-}
-
-/// <summary>
-/// <c>client-timestamp-error CONCURRENCY REQUESTS</c>: how far the client's chunk time stamps are from when the twin
-/// wrote each token to its socket (its ground-truth emission log), on the same monotonic clock, in one process as
-/// <c>e2t bench</c> runs the twin. Target (issue 5): p50 ≤ 200 µs, p99 ≤ 1 ms.
-/// </summary>
-internal static class ClientCommands
-{
-    public static async Task TimestampError(int concurrency, int requests)
-    {
-        var server = await TwinServer.StartAsync(new TwinServerOptions(), Catalogs.Load([]));
-        await using (server)
-        {
-            var client = new EnergyToToken.Load.StreamingClient(new HttpClient { BaseAddress = server.BaseAddress }, new EnergyToToken.Load.StreamingClientOptions(), TimeProvider.System);
-            var runner = new EnergyToToken.Load.LoadRunner(client, server.ModelName, TimeProvider.System);
-            var workload = new EnergyToToken.Load.WorkloadOptions
-            {
-                InputTokens = EnergyToToken.Load.LengthDistribution.Parse("uniform:100-1000"),
-                OutputTokens = EnergyToToken.Load.LengthDistribution.Parse("fixed:64"),
-            };
-            var run = await runner.RunAsync(workload, new EnergyToToken.Load.ArrivalOptions { Kind = EnergyToToken.Load.ArrivalKind.Closed, Concurrency = concurrency, Count = requests }, CancellationToken.None);
-            await Task.Delay(200); // the last ground-truth commits
-            var truths = server.GroundTruth.Requests.ToDictionary(t => t.Id);
-            var errors = new List<double>();
-            foreach (var r in run)
-            {
-                if (r.Record.ResponseId is not { } id || !truths.TryGetValue(long.Parse(id[(id.IndexOf('-') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture), out var truth)) continue;
-                var stamps = r.Record.OutputChunkTimestamps;
-                for (var k = 0; k < Math.Min(stamps.Count, truth.WrittenSeconds.Count); k++)
-                    errors.Add(Math.Abs(server.SecondsAt(stamps[k]) - truth.WrittenSeconds[k]));
-            }
-            errors.Sort();
-            double P(double q) => errors[(int)Math.Min(errors.Count - 1, Math.Floor(q * errors.Count))] * 1e6;
-            Console.WriteLine($"concurrency {concurrency}, {run.Count} requests, {errors.Count} tokens matched to the twin's emission log");
-            Console.WriteLine($"|client stamp − twin write time|: p50 {P(0.5):0} µs, p90 {P(0.9):0} µs, p99 {P(0.99):0} µs, max {errors[^1] * 1e6:0} µs");
-        }
-    }
+    private static (double Tokens, double Steps, double Late, double Within1ms, double Within10ms) Read(MetricsText metrics) => (
+        metrics.Value("vllm:generation_tokens_total"), metrics.Value("e2t_twin_steps_total"), metrics.Value("e2t_twin_step_lateness_seconds_sum"),
+        metrics.Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.001\"}"), metrics.Value("e2t_twin_step_lateness_seconds_bucket{le=\"0.01\"}"));
 }
