@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EnergyToToken.Catalog;
@@ -98,14 +97,7 @@ internal static class BenchCommand
     private static async Task<int> RunAsync(ParseResult parse, Command command, Flags flags, CancellationToken cancellation)
     {
         // Ctrl+C (and SIGTERM) stop the run, not the process: what was measured is written and marked incomplete.
-        using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
-        void Interrupt(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            interrupted.Cancel();
-        }
+        using var interrupted = new Interruption(cancellation);
         IReadOnlyList<IPowerMeter> meters = [];
         TwinServer? twin = null;
         try

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using EnergyToToken.Catalog;
 using EnergyToToken.Twin;
@@ -91,14 +90,7 @@ internal static class TwinCommand
 
     private static async Task<int> RunAsync(ParseResult parse, TwinServerOptions options, CancellationToken cancellationToken)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
+        using var stop = new Interruption(cancellationToken);
         var server = await TwinServer.StartAsync(options, Catalogs.Load([]), cancellationToken).ConfigureAwait(false);
         await using (server.ConfigureAwait(false))
         {
