@@ -54,6 +54,17 @@ public sealed record BenchResult(
     IReadOnlyList<ServerMetricsSample> ServerMetrics,
     IReadOnlyList<MeterSamples> Samples)
 {
+    /// <summary>Every meter's gauges over the run (temperature, clocks, SM activity); empty without such meters.</summary>
+    public IReadOnlyList<TelemetrySamples> Telemetry { get; init; } = [];
+
+    /// <summary>How late the sampler's reads started: p50, p99, max, s.</summary>
+    public (double P50, double P99, double Max) SamplerLateness { get; init; }
+
+    /// <summary>The idle baselines actually measured, s on the run's clock; null when none (no meter, or cut short).</summary>
+    public (double From, double To)? IdleBefore { get; init; }
+
+    public (double From, double To)? IdleAfter { get; init; }
+
     /// <summary>Requests in the measured set: not warm-up.</summary>
     public IEnumerable<RunRequest> Measured => Requests.Where(r => !r.Warmup);
 
@@ -127,7 +138,13 @@ public static class BenchSession
         var from = measured.Count > 0 ? clock.Seconds(measured.Min(r => r.ScheduledTimestamp)) : sampler.Now;
         var to = measured.Count > 0 ? clock.Seconds(measured.Max(r => r.Record.EndTimestamp ?? r.Record.SentTimestamp)) : sampler.Now;
         var energy = metered ? EnergyMeasurement.Summarize(sampler, from, to, metered ? idleBefore : null, idleAfter) : null;
-        return new BenchResult(requests, energy, complete, clock, from, to, cpuShare, scraper?.Samples ?? [], MeterSamples.From(sampler));
+        return new BenchResult(requests, energy, complete, clock, from, to, cpuShare, scraper?.Samples ?? [], MeterSamples.From(sampler))
+        {
+            Telemetry = [.. sampler.Telemetry.OfType<TelemetryTrack>().Select(t => t.Copy())],
+            SamplerLateness = sampler.Lateness,
+            IdleBefore = metered ? idleBefore : null,
+            IdleAfter = idleAfter,
+        };
     }
 
     /// <summary>Waits out an idle baseline; null when the run was cancelled during it.</summary>

@@ -46,22 +46,14 @@ internal static class EnergyWindow
     /// <summary>Windows shorter than this many update periods carry large error and say so (measurement.md §3.2).</summary>
     public const int MinimumUpdates = 10;
 
-    public static ChannelEnergy Integrate(ChannelTrack track, double from, double to)
+    public static ChannelEnergy Integrate(ITrack track, double from, double to)
     {
         var channel = track.Channel;
         var flags = new List<string>();
-        // A measured period no longer than the sampling interval only says "at most this": the nominal one is then
-        // the better guess (RAPL updates every millisecond, not every 100 ms we read it).
-        var nominal = channel.NominalUpdatePeriod.TotalSeconds;
-        var period = track.UpdatePeriod?.TotalSeconds is { } measured ? (track.UpdatePeriodResolved ? measured : Math.Min(measured, nominal)) : nominal;
+        var period = Period(track);
         var interval = track.SamplingInterval.TotalSeconds;
         var duration = to - from;
-
-        // A power reading is the source's last update: on average half a nominal update period old, and an average
-        // describes the window before it. Both are undone by moving the readings back.
-        var lag = channel.NominalUpdatePeriod.TotalSeconds / 2 + channel.AveragingWindow.TotalSeconds / 2;
-        var power = channel.HasPower ? EnergyCurve.FromPower(track.At, track.Watts, lag, interval + channel.NominalUpdatePeriod.TotalSeconds) : null;
-        var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, period) : null;
+        var (counter, power) = Curves(track);
         var curve = counter ?? power!;
         if (curve.Knots == 0)
         {
@@ -154,8 +146,37 @@ internal static class EnergyWindow
         return new ChannelEnergy(channel.Id, channel.Scope, method, from, to, joules, uncertainty, updates, crossCheck, flags);
     }
 
+    /// <summary>
+    /// The update period integration assumes: a measured period no longer than the sampling interval only says "at
+    /// most this", and the nominal one is then the better guess (RAPL updates every millisecond, not every 100 ms we read it).
+    /// </summary>
+    private static double Period(ITrack track)
+    {
+        var nominal = track.Channel.NominalUpdatePeriod.TotalSeconds;
+        return track.UpdatePeriod?.TotalSeconds is { } measured ? (track.UpdatePeriodResolved ? measured : Math.Min(measured, nominal)) : nominal;
+    }
+
+    /// <summary>The channel's energy curves: from its counter (null without one) and from its power (null without it).</summary>
+    internal static (EnergyCurve? Counter, EnergyCurve? Power) Curves(ITrack track)
+    {
+        var channel = track.Channel;
+        // A power reading is the source's last update: on average half a nominal update period old, and an average
+        // describes the window before it. Both are undone by moving the readings back.
+        var lag = channel.NominalUpdatePeriod.TotalSeconds / 2 + channel.AveragingWindow.TotalSeconds / 2;
+        var power = channel.HasPower ? EnergyCurve.FromPower(track.At, track.Watts, lag, track.SamplingInterval.TotalSeconds + channel.NominalUpdatePeriod.TotalSeconds) : null;
+        var counter = channel.HasEnergy ? EnergyCurve.FromCounter(track.At, track.Energy, track.Changed, Period(track)) : null;
+        return (counter, power);
+    }
+
+    /// <summary>The curve integration uses: the counter's where there is one.</summary>
+    internal static EnergyCurve Curve(ITrack track)
+    {
+        var (counter, power) = Curves(track);
+        return counter ?? power!;
+    }
+
     /// <summary>The highest power the channel showed in the run: its power readings, else its counter's steepest segment.</summary>
-    private static double PeakWatts(ChannelTrack track, EnergyCurve? counter)
+    private static double PeakWatts(ITrack track, EnergyCurve? counter)
     {
         var peak = double.NaN;
         foreach (var w in track.Watts)

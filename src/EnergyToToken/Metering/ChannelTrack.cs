@@ -5,7 +5,7 @@ namespace EnergyToToken.Metering;
 /// wraps are undone exactly, resets are bridged with an estimate from power and flagged, failures become gaps.
 /// Appending allocates only when the preallocated capacity is exceeded (the sampler sizes it for the run).
 /// </summary>
-internal sealed class ChannelTrack
+internal sealed class ChannelTrack : ITrack
 {
     // Change intervals kept for the update-period estimate: a fixed ring, so steady-state sampling never allocates.
     private const int PeriodRing = 256;

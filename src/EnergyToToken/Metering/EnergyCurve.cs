@@ -39,6 +39,9 @@ internal sealed class EnergyCurve
 
     public double End => _t.Length == 0 ? double.NaN : _t[^1];
 
+    /// <summary>The knots' instants, s.</summary>
+    public ReadOnlySpan<double> Times => _t;
+
     /// <summary>Power at the knots (power curves only).</summary>
     public ReadOnlySpan<double> Powers => _p;
 

@@ -43,10 +43,19 @@ public sealed record EnergySummary(
 /// <summary>Turns a sampler's tracks into an <see cref="EnergySummary"/> for a run window and optional idle windows.</summary>
 public static class EnergyMeasurement
 {
-    public static EnergySummary Summarize(PowerSampler sampler, double from, double to, (double From, double To)? idleBefore = null, (double From, double To)? idleAfter = null)
+    public static EnergySummary Summarize(PowerSampler sampler, double from, double to, (double From, double To)? idleBefore = null, (double From, double To)? idleAfter = null) =>
+        Summarize(sampler.Tracks, sampler.Telemetry, sampler.Lateness, from, to, idleBefore, idleAfter);
+
+    /// <summary>The same summary from a run's stored samples: what re-analysis of a run directory uses.</summary>
+    public static EnergySummary Summarize(IReadOnlyList<MeterSamples> samples, IReadOnlyList<TelemetrySamples> telemetry, (double P50, double P99, double Max) lateness,
+        double from, double to, (double From, double To)? idleBefore = null, (double From, double To)? idleAfter = null) =>
+        Summarize([.. samples.Cast<ITrack>()], [.. telemetry.Cast<ITelemetry>()], lateness, from, to, idleBefore, idleAfter);
+
+    private static EnergySummary Summarize(IReadOnlyList<ITrack> tracks, IReadOnlyList<ITelemetry> telemetry, (double P50, double P99, double Max) lateness,
+        double from, double to, (double From, double To)? idleBefore, (double From, double To)? idleAfter)
     {
         var results = new List<ChannelResult>();
-        foreach (var track in sampler.Tracks)
+        foreach (var track in tracks)
         {
             var run = EnergyWindow.Integrate(track, from, to);
             var before = idleBefore is { } b ? IdleWatts(track, b) : null;
@@ -70,18 +79,18 @@ public static class EnergyMeasurement
         var inside = total.Included.Select(id => byId[id]).ToList();
         double? staticTotal = inside.Count > 0 && inside.All(r => r.StaticJoules is not null) ? inside.Sum(r => r.StaticJoules!.Value) : null;
         var gauges = new List<GaugeSummary>();
-        foreach (var telemetry in sampler.Telemetry)
+        foreach (var gaugeSet in telemetry)
         {
-            for (var g = 0; g < telemetry.Names.Count; g++)
+            for (var g = 0; g < gaugeSet.Names.Count; g++)
             {
-                var (min, mean, max) = telemetry.Summary(g, from, to);
-                if (double.IsFinite(mean)) gauges.Add(new GaugeSummary(telemetry.Names[g].Id, telemetry.Names[g].Unit, min, mean, max));
+                var (min, mean, max) = gaugeSet.Summary(g, from, to);
+                if (double.IsFinite(mean)) gauges.Add(new GaugeSummary(gaugeSet.Names[g].Id, gaugeSet.Names[g].Unit, min, mean, max));
             }
         }
-        return new EnergySummary(from, to, results, total, staticTotal, total.Joules - staticTotal, gauges, sampler.Lateness);
+        return new EnergySummary(from, to, results, total, staticTotal, total.Joules - staticTotal, gauges, lateness);
     }
 
-    private static double? IdleWatts(ChannelTrack track, (double From, double To) window)
+    private static double? IdleWatts(ITrack track, (double From, double To) window)
     {
         var idle = EnergyWindow.Integrate(track, window.From, window.To);
         return double.IsFinite(idle.Joules) && idle.DurationSeconds > 0 ? idle.Joules / idle.DurationSeconds : null;

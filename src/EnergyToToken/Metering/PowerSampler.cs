@@ -61,10 +61,10 @@ public sealed class PowerSampler : IDisposable
     /// <summary>The run's zero: every time in tracks and events is seconds from it.</summary>
     public long Origin { get; }
 
-    internal IReadOnlyList<ChannelTrack> Tracks => [.. _slots.SelectMany(l => l.Tracks)];
+    internal IReadOnlyList<ITrack> Tracks => [.. _slots.SelectMany(l => l.Tracks)];
 
     /// <summary>Gauges per meter: the names and, per read, the time (s) and values.</summary>
-    internal IReadOnlyList<TelemetryTrack> Telemetry => [.. _slots.Where(l => l.Telemetry.Names.Count > 0).Select(l => l.Telemetry)];
+    internal IReadOnlyList<ITelemetry> Telemetry => [.. _slots.Where(l => l.Telemetry.Names.Count > 0).Select(l => l.Telemetry)];
 
     /// <summary>Seconds since <see cref="Origin"/> now.</summary>
     public double Now => _time.GetElapsedTime(Origin).TotalSeconds;
@@ -223,7 +223,7 @@ public sealed class PowerSampler : IDisposable
 }
 
 /// <summary>Gauges of one meter over the run: one row of values per read.</summary>
-internal sealed class TelemetryTrack(IReadOnlyList<TelemetryChannel> names, long origin, long ticksPerSecond, int capacity)
+internal sealed class TelemetryTrack(IReadOnlyList<TelemetryChannel> names, long origin, long ticksPerSecond, int capacity) : ITelemetry
 {
     private double[] _at = new double[capacity];
     private double[] _values = new double[capacity * names.Count];
@@ -249,20 +249,8 @@ internal sealed class TelemetryTrack(IReadOnlyList<TelemetryChannel> names, long
         _count++;
     }
 
-    /// <summary>Minimum, mean and maximum of one gauge over [from, to], ignoring unknown values.</summary>
-    public (double Min, double Mean, double Max) Summary(int gauge, double from, double to)
-    {
-        double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0;
-        var n = 0;
-        for (var i = 0; i < _count; i++)
-        {
-            var v = _values[i * Names.Count + gauge];
-            if (_at[i] < from || _at[i] > to || !double.IsFinite(v)) continue;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-            sum += v;
-            n++;
-        }
-        return n == 0 ? (double.NaN, double.NaN, double.NaN) : (min, sum / n, max);
-    }
+    public (double Min, double Mean, double Max) Summary(int gauge, double from, double to) =>
+        TelemetrySamples.Summarize(At, _values.AsSpan(0, _count * Names.Count), Names.Count, gauge, from, to);
+
+    public TelemetrySamples Copy() => new(Names, At.ToArray(), _values.AsSpan(0, _count * Names.Count).ToArray());
 }

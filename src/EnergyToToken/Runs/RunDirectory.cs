@@ -146,11 +146,24 @@ public sealed class RunDirectory : IDisposable
         });
         WriteAtomic("power.csv", w =>
         {
-            w.WriteLine("channel,scope,t_s,joules,watts");
+            w.WriteLine("channel,scope,t_s,joules,watts,updated");
             foreach (var m in result.Samples)
             {
                 var scope = Reporting.ModelReport.Camel(m.Channel.Scope);
-                for (var i = 0; i < m.At.Length; i++) w.WriteLine($"{Csv(m.Channel.Id)},{scope},{S(m.At[i])},{S(m.Joules[i])},{S(m.Watts[i])}");
+                for (var i = 0; i < m.At.Length; i++)
+                    w.WriteLine($"{Csv(m.Channel.Id)},{scope},{S(m.At[i])},{S(m.Joules[i])},{S(m.Watts[i])},{(m.Updated[i] ? "true" : "false")}");
+            }
+        });
+        WriteAtomic("telemetry.csv", w =>
+        {
+            w.WriteLine("set,t_s,gauge,value");
+            for (var set = 0; set < result.Telemetry.Count; set++)
+            {
+                var t = result.Telemetry[set];
+                for (var i = 0; i < t.At.Length; i++)
+                {
+                    for (var g = 0; g < t.Names.Count; g++) w.WriteLine($"{set},{S(t.At[i])},{Csv(t.Names[g].Id)},{S(t.Values[i * t.Names.Count + g])}");
+                }
             }
         });
         WriteAtomic("server-metrics.csv", w =>
@@ -160,6 +173,9 @@ public sealed class RunDirectory : IDisposable
                 w.WriteLine(string.Join(',', S(clock.Seconds(s.Timestamp)), S(s.Running), S(s.Waiting), S(s.KvCacheUsage), S(s.PromptTokens), S(s.GenerationTokens), S(s.Preemptions)));
         });
     }
+
+    /// <summary>Writes <c>run.json</c>, the facts analysis needs beside the timelines, atomically.</summary>
+    public void WriteFacts(string json) => WriteAtomic(RunFacts.File, w => w.Write(json));
 
     /// <summary>Writes <c>result.json</c> atomically.</summary>
     public void WriteResult(string json) => WriteAtomic(Result, w => w.Write(json));

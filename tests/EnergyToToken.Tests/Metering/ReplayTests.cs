@@ -159,7 +159,7 @@ public sealed class ReplayTests
             time.Advance(TimeSpan.FromMilliseconds(100));
         }
         var track = sampler.Tracks.Single();
-        Assert.Equal(31, track.Count);
+        Assert.Equal(31, track.At.Length);
         Assert.Equal(1000, track.Watts[0]);
         Assert.Equal(1100, track.Watts[15]);
         Assert.Equal(900, track.Watts[30]);

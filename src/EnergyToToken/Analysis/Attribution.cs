@@ -1,0 +1,327 @@
+using EnergyToToken.Load;
+using EnergyToToken.Metering;
+
+namespace EnergyToToken.Analysis;
+
+/// <summary>
+/// The boundary's energy over a window cut at the meter's own updates: one interval per counter update of the primary
+/// channel (the first inside the boundary), each holding the energy of every channel inside the boundary. Because each
+/// channel's energy is a curve additive at every split point, the intervals add up to the window's energy exactly.
+/// </summary>
+internal sealed class EnergyIntervals
+{
+    private EnergyIntervals(double[] edges, double[] gross, double idleWatts)
+    {
+        Edges = edges;
+        Gross = gross;
+        IdleWatts = idleWatts;
+    }
+
+    /// <summary>Interval i is [Edges[i], Edges[i + 1]).</summary>
+    public double[] Edges { get; }
+
+    public double[] Gross { get; }
+
+    /// <summary>Idle power inside the boundary (mean of the baselines), W; 0 when no baseline was measured.</summary>
+    public double IdleWatts { get; }
+
+    public int Count => Gross.Length;
+
+    public double Seconds(int i) => Edges[i + 1] - Edges[i];
+
+    public double Static(int i) => IdleWatts * Seconds(i);
+
+    public double Dynamic(int i) => Gross[i] - Static(i);
+
+    /// <param name="minimumSeconds">Knots closer than this are merged (a counter updating every millisecond read every 100 ms).</param>
+    public static EnergyIntervals Build(IReadOnlyList<MeterSamples> inside, double from, double to, double idleWatts, double minimumSeconds)
+    {
+        var curves = inside.Select(m => EnergyWindow.Curve(m)).ToList();
+        var edges = new List<double> { from };
+        if (curves.Count > 0)
+        {
+            foreach (var t in curves[0].Times)
+            {
+                if (t > edges[^1] + minimumSeconds && t < to - minimumSeconds) edges.Add(t);
+            }
+        }
+        edges.Add(to);
+        var gross = new double[edges.Count - 1];
+        for (var i = 0; i < gross.Length; i++)
+        {
+            foreach (var c in curves) gross[i] += c.Between(edges[i], edges[i + 1]);
+        }
+        return new EnergyIntervals([.. edges], gross, idleWatts);
+    }
+
+    /// <summary>The interval holding <paramref name="t"/>; −1 before the first, Count after the last.</summary>
+    public int Find(double t)
+    {
+        if (t < Edges[0]) return -1;
+        if (t >= Edges[^1]) return Count;
+        var k = Array.BinarySearch(Edges, t);
+        return k >= 0 ? k : ~k - 1;
+    }
+}
+
+/// <summary>Per-token dynamic energy of the two phases, J, and how they were obtained.</summary>
+/// <param name="Source">"regression" (from the run's own intervals) or "calibration" (from prefill-heavy and decode-heavy probes).</param>
+/// <param name="PrefillStdError">Standard error of the prefill coefficient; NaN when unknown.</param>
+public sealed record PhaseCoefficients(double PrefillJoulesPerToken, double DecodeJoulesPerToken, string Source, double PrefillStdError, double DecodeStdError, int Intervals, double RSquared);
+
+/// <summary>One request's share of the measured energy, J: dynamic by phase and static by phase.</summary>
+public readonly record struct RequestEnergy(double PrefillDynamic, double DecodeDynamic, double PrefillStatic, double DecodeStatic)
+{
+    public double Dynamic => PrefillDynamic + DecodeDynamic;
+
+    public double Static => PrefillStatic + DecodeStatic;
+
+    public double Gross => Dynamic + Static;
+}
+
+/// <summary>
+/// The whole attribution: per request, what could not be attributed (dynamic energy in intervals with no request in
+/// flight, static energy of idle gaps), and the conservation check.
+/// </summary>
+public sealed record AttributionResult(
+    PhaseCoefficients Coefficients,
+    RequestEnergy[] Requests,
+    double UnattributedDynamicJoules,
+    double UnattributedStaticJoules,
+    double MeasuredDynamicJoules,
+    double MeasuredStaticJoules,
+    double ConservationError);
+
+/// <summary>
+/// The phase split and per-request attribution of measurement.md §4 under continuous batching.
+/// <para>Work: request r's prompt tokens are prefilled over [max(sent, first − d), first] with d = prompt × τ, clamped
+/// to [one step, TTFT] (τ: the 5th percentile of TTFT ÷ prompt tokens over the run, the fastest prefill seen; one step:
+/// the median inter-chunk gap); each later chunk's tokens are decoded over the gap since the previous chunk. Work is
+/// spread uniformly over those spans and cut at the meter intervals.</para>
+/// <para>Coefficients: least squares without intercept of each interval's dynamic energy on its prefill and decode
+/// work, E_i ≈ a·P_i + b·D_i, with both kept ≥ 0 (a negative one is set to 0 and the other refitted).</para>
+/// <para>Attribution: interval i's dynamic energy goes to the requests working in it in proportion to
+/// a·p_ri + b·d_ri; with no work but requests in flight, in proportion to their time in flight; with neither, it stays
+/// unattributed. Static energy (idle power × interval) goes to the requests in flight by their time in it. The sum of
+/// every request's energy and the unattributed rest equals the measured energy; the code checks it to 1e-9.</para>
+/// </summary>
+internal static class Attribution
+{
+    public const double ConservationTolerance = 1e-9;
+
+    public static AttributionResult Run(RequestTimeline t, EnergyIntervals intervals, PhaseCoefficients? calibrated)
+    {
+        var n = intervals.Count;
+        var prefill = new double[n];
+        var decode = new double[n];
+        var occupancy = new double[n];
+        var spans = new Spans(t);
+        for (var r = 0; r < t.Count; r++)
+        {
+            spans.Prefill(r, (i, w) => prefill[i] += w, intervals);
+            spans.Decode(r, (i, w) => decode[i] += w, intervals);
+            spans.InFlight(r, (i, s, _) => occupancy[i] += s, intervals);
+        }
+        var coefficients = calibrated ?? Fit(intervals, prefill, decode);
+        var (a, b) = (coefficients.PrefillJoulesPerToken, coefficients.DecodeJoulesPerToken);
+
+        var energy = new RequestEnergy[t.Count];
+        var attributedDynamic = new double[n];
+        var attributedStatic = new double[n];
+        for (var r = 0; r < t.Count; r++)
+        {
+            double pd = 0, dd = 0, ps = 0, ds = 0;
+            spans.Prefill(r, (i, w) =>
+            {
+                var work = a * prefill[i] + b * decode[i];
+                if (work > 0) pd += intervals.Dynamic(i) * a * w / work;
+            }, intervals);
+            spans.Decode(r, (i, w) =>
+            {
+                var work = a * prefill[i] + b * decode[i];
+                if (work > 0) dd += intervals.Dynamic(i) * b * w / work;
+            }, intervals);
+            spans.InFlight(r, (i, s, inPrefill) =>
+            {
+                if (occupancy[i] <= 0) return;
+                var share = s / occupancy[i];
+                var idle = intervals.Static(i) * share;
+                var noWork = a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+                if (inPrefill)
+                {
+                    ps += idle;
+                    pd += noWork;
+                }
+                else
+                {
+                    ds += idle;
+                    dd += noWork;
+                }
+            }, intervals);
+            energy[r] = new RequestEnergy(pd, dd, ps, ds);
+        }
+
+        double measuredDynamic = 0, measuredStatic = 0, unattributedDynamic = 0, unattributedStatic = 0;
+        for (var i = 0; i < n; i++)
+        {
+            measuredDynamic += intervals.Dynamic(i);
+            measuredStatic += intervals.Static(i);
+            var working = a * prefill[i] + b * decode[i] > 0;
+            if (!working && occupancy[i] <= 0) unattributedDynamic += intervals.Dynamic(i);
+            if (occupancy[i] <= 0) unattributedStatic += intervals.Static(i);
+        }
+        var attributed = energy.Sum(e => e.Gross);
+        var measured = measuredDynamic + measuredStatic;
+        var error = Math.Abs(attributed + unattributedDynamic + unattributedStatic - measured) / Math.Max(Math.Abs(measured), double.Epsilon);
+        // A bug, not a measurement problem: the split must hand out exactly what was measured.
+        if (error > ConservationTolerance && measured != 0)
+            throw new InvalidOperationException($"Attribution does not conserve energy: {attributed + unattributedDynamic + unattributedStatic} J handed out of {measured} J measured (relative error {error:E2}).");
+        return new AttributionResult(coefficients, energy, unattributedDynamic, unattributedStatic, measuredDynamic, measuredStatic, error);
+    }
+
+    /// <summary>Non-negative least squares of E_i on (P_i, D_i) without intercept, with standard errors from the residuals.</summary>
+    internal static PhaseCoefficients Fit(EnergyIntervals intervals, double[] prefill, double[] decode)
+    {
+        double pp = 0, dd = 0, pd = 0, pe = 0, de = 0, ee = 0;
+        var used = 0;
+        for (var i = 0; i < intervals.Count; i++)
+        {
+            var e = intervals.Dynamic(i);
+            if (!double.IsFinite(e)) continue;
+            var (p, d) = (prefill[i], decode[i]);
+            pp += p * p;
+            dd += d * d;
+            pd += p * d;
+            pe += p * e;
+            de += d * e;
+            ee += e * e;
+            used++;
+        }
+        double a, b;
+        var det = pp * dd - pd * pd;
+        if (det > 1e-12 * pp * dd && pp > 0 && dd > 0)
+        {
+            a = (pe * dd - de * pd) / det;
+            b = (de * pp - pe * pd) / det;
+        }
+        else
+        {
+            (a, b) = (double.NaN, double.NaN);
+        }
+        if (!(a >= 0 && b >= 0))
+        {
+            // Fit each alone and keep the better non-negative one.
+            var onlyDecode = dd > 0 ? Math.Max(0, de / dd) : 0;
+            var onlyPrefill = pp > 0 ? Math.Max(0, pe / pp) : 0;
+            var rssDecode = ee - 2 * onlyDecode * de + onlyDecode * onlyDecode * dd;
+            var rssPrefill = ee - 2 * onlyPrefill * pe + onlyPrefill * onlyPrefill * pp;
+            (a, b) = rssDecode <= rssPrefill ? (0.0, onlyDecode) : (onlyPrefill, 0.0);
+        }
+        var rss = Math.Max(0, ee - 2 * a * pe - 2 * b * de + a * a * pp + 2 * a * b * pd + b * b * dd);
+        var sigma2 = used > 2 ? rss / (used - 2) : double.NaN;
+        var seA = det > 0 ? Math.Sqrt(sigma2 * dd / det) : double.NaN;
+        var seB = det > 0 ? Math.Sqrt(sigma2 * pp / det) : double.NaN;
+        var r2 = ee > 0 ? 1 - rss / ee : double.NaN;
+        return new PhaseCoefficients(a, b, "regression", seA, seB, used, r2);
+    }
+
+    /// <summary>Where each request worked and was in flight, cut at the intervals.</summary>
+    internal sealed class Spans
+    {
+        private readonly RequestTimeline _t;
+        private readonly double _tau;
+        private readonly double _step;
+
+        public Spans(RequestTimeline t)
+        {
+            _t = t;
+            var rates = new List<double>();
+            var gaps = new List<double>();
+            for (var r = 0; r < t.Count; r++)
+            {
+                var chunks = t.Chunks(r);
+                if (chunks.Length == 0) continue;
+                var prompt = t.InputTokens(r);
+                if (prompt > 0) rates.Add((chunks[0] - t.Sent[r]) / prompt);
+                // A sample of gaps is enough for a median.
+                if (gaps.Count < 100_000)
+                {
+                    for (var k = 1; k < chunks.Length && k < 64; k++) gaps.Add(chunks[k] - chunks[k - 1]);
+                }
+            }
+            rates.Sort();
+            gaps.Sort();
+            _tau = rates.Count > 0 ? Stats.Percentile(rates, 0.05) : 0;
+            _step = gaps.Count > 0 ? Stats.Percentile(gaps, 0.5) : 0;
+        }
+
+        /// <summary>The span over which request r's prompt was prefilled; null without a first chunk.</summary>
+        public (double From, double To)? PrefillSpan(int r)
+        {
+            var chunks = _t.Chunks(r);
+            if (chunks.Length == 0) return null;
+            var ttft = Math.Max(0, chunks[0] - _t.Sent[r]);
+            var d = Math.Min(ttft, Math.Max(_step, _t.InputTokens(r) * _tau));
+            return (chunks[0] - d, chunks[0]);
+        }
+
+        public void Prefill(int r, Action<int, double> add, EnergyIntervals intervals)
+        {
+            if (PrefillSpan(r) is not { } span) return;
+            Spread(span.From, span.To, _t.InputTokens(r), add, intervals);
+        }
+
+        public void Decode(int r, Action<int, double> add, EnergyIntervals intervals)
+        {
+            var chunks = _t.Chunks(r);
+            var tokens = _t.OutputTokens[r] - 1;
+            if (chunks.Length == 0 || tokens <= 0) return;
+            if (chunks.Length == 1)
+            {
+                // Every token came in one chunk: decoded over the span the prompt was prefilled in.
+                var span = PrefillSpan(r)!.Value;
+                Spread(span.From, span.To, tokens, add, intervals);
+                return;
+            }
+            var perChunk = tokens / (double)(chunks.Length - 1);
+            for (var k = 1; k < chunks.Length; k++) Spread(chunks[k - 1], chunks[k], perChunk, add, intervals);
+        }
+
+        /// <summary>Time in flight per interval, split at the first chunk into the prefill phase (sent → first) and the decode phase.</summary>
+        public void InFlight(int r, Action<int, double, bool> add, EnergyIntervals intervals)
+        {
+            var chunks = _t.Chunks(r);
+            var end = double.IsNaN(_t.End[r]) ? (chunks.Length > 0 ? chunks[^1] : _t.Sent[r]) : _t.End[r];
+            var first = chunks.Length > 0 ? chunks[0] : end;
+            Cut(_t.Sent[r], first, (i, s) => add(i, s, true), intervals);
+            Cut(first, end, (i, s) => add(i, s, false), intervals);
+        }
+
+        /// <summary>Spreads <paramref name="amount"/> uniformly over [from, to]; a zero-length span lands in the interval holding it.</summary>
+        private static void Spread(double from, double to, double amount, Action<int, double> add, EnergyIntervals intervals)
+        {
+            if (amount == 0) return;
+            if (!(to > from))
+            {
+                var k = intervals.Find(from);
+                if (k >= 0 && k < intervals.Count) add(k, amount);
+                return;
+            }
+            var density = amount / (to - from);
+            Cut(from, to, (i, s) => add(i, s * density), intervals);
+        }
+
+        /// <summary>Calls <paramref name="add"/> with each interval's overlap with [from, to], s.</summary>
+        private static void Cut(double from, double to, Action<int, double> add, EnergyIntervals intervals)
+        {
+            if (!(to > from)) return;
+            var edges = intervals.Edges;
+            var i = Math.Max(0, intervals.Find(from));
+            for (; i < intervals.Count && edges[i] < to; i++)
+            {
+                var overlap = Math.Min(to, edges[i + 1]) - Math.Max(from, edges[i]);
+                if (overlap > 0) add(i, overlap);
+            }
+        }
+    }
+}
