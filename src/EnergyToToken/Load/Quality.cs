@@ -42,11 +42,16 @@ public sealed partial record QualityDeclaration(string Name, double Value, doubl
     }
 
     /// <summary>Whether this value lies within <paramref name="reference"/>'s tolerance: |Value − reference.Value| ≤ reference.Tolerance, or the two values are equal when the reference has none.</summary>
+    /// <remarks>
+    /// Values are typed in decimal but held in binary, so 0.732 against 0.712±0.02 differs by 0.020000000000000018: the
+    /// comparison allows 1e-12 of the values' magnitude, far below any quality metric's resolution.
+    /// </remarks>
     public bool Within(QualityDeclaration reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
         var distance = Math.Abs(Value - reference.Value);
-        return reference.Tolerance is { } tolerance ? distance <= tolerance : distance == 0;
+        var slack = 1e-12 * Math.Max(Math.Abs(Value), Math.Abs(reference.Value));
+        return distance <= (reference.Tolerance ?? 0) + slack;
     }
 
     /// <summary>The declaration as <see cref="Parse"/> reads it back: <c>NAME=VALUE</c> or <c>NAME=VALUE±TOL</c>.</summary>
