@@ -78,6 +78,25 @@ public sealed class RunData
         }
     }
 
+    /// <summary>
+    /// A run just measured, as its directory will hold it: the same facts JSON and the same numbers the timelines
+    /// write (they round-trip exactly), so analysing this and analysing the directory later give the same bytes.
+    /// </summary>
+    public static RunData From(string directory, string factsJson, BenchResult result)
+    {
+        using var document = JsonDocument.Parse(factsJson);
+        var clock = result.Clock;
+        return new RunData
+        {
+            Directory = directory,
+            Facts = document.RootElement.Clone(),
+            Requests = RequestTimeline.From(result.Requests, clock),
+            Meters = result.Samples,
+            Telemetry = result.Telemetry,
+            ServerMetrics = [.. result.ServerMetrics.Select(s => new[] { clock.Seconds(s.Timestamp), s.Running, s.Waiting, s.KvCacheUsage, s.PromptTokens, s.GenerationTokens, s.Preemptions })],
+        };
+    }
+
     /// <summary>Reads a run directory; a missing or damaged file is named with what to do.</summary>
     public static RunData Load(string directory)
     {

@@ -1,3 +1,4 @@
+using EnergyToToken.Metering;
 namespace EnergyToToken.Load;
 
 /// <summary>What a run was pointed at: an endpoint, or the embedded twin (whose results are simulated).</summary>
@@ -37,25 +38,27 @@ public sealed record BenchVerdict(IReadOnlyList<string> Problems, IReadOnlyList<
 {
     public bool Valid => Problems.Count == 0;
 
-    public static BenchVerdict Judge(BenchPlan plan, BenchResult result, RunMetrics metrics)
+    public static BenchVerdict Judge(BenchPlan plan, BenchResult result, RunMetrics metrics) =>
+        Judge(plan.Validity, plan.Target.Simulated, result.ClientCpuShare, metrics, result.Energy);
+
+    public static BenchVerdict Judge(ValidityOptions v, bool simulated, double clientCpuShare, RunMetrics metrics, EnergySummary? energySummary)
     {
         var problems = new List<string>();
         var notes = new List<string>();
-        var v = plan.Validity;
         if (metrics.MeasuredRequests == 0) problems.Add("no measured request was sent");
         else if (metrics.States.GetValueOrDefault(TerminalState.Ok) == 0) problems.Add("no measured request succeeded");
         if (metrics.ErrorRate > v.MaxErrorRate)
             problems.Add($"error rate {metrics.ErrorRate:P1} is above the allowed {v.MaxErrorRate:P1} (--max-error-rate)");
         if (metrics.UsageFallbackRequests > 0)
             notes.Add($"{metrics.UsageFallbackRequests} requests had no usage from the server: their output tokens are counted one per chunk");
-        if (result.ClientLimited)
+        if (clientCpuShare > BenchResult.ClientLimitedShare)
         {
-            var text = $"the client used {result.ClientCpuShare:P0} of the machine's CPU{(plan.Target.Simulated ? " (with the in-process twin)" : "")}: it may be what limits throughput";
+            var text = $"the client used {clientCpuShare:P0} of the machine's CPU{(simulated ? " (with the in-process twin)" : "")}: it may be what limits throughput";
             if (v.FailOnClientLimited) problems.Add(text);
             else notes.Add(text);
         }
         var reported = false;
-        if (result.Energy is { } energy)
+        if (energySummary is { } energy)
         {
             var tooShort = energy.Channels.Where(c => c.Run.Flags.Any(f => f.Contains("update periods", StringComparison.Ordinal))).Select(c => c.Channel.Id).ToList();
             if (tooShort.Count > 0) problems.Add($"the window holds fewer than 10 updates of {string.Join(", ", tooShort)}, too few for its energy to be trusted: run longer (--duration or --requests)");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EnergyToToken.Analysis;
 using EnergyToToken.Load;
 using EnergyToToken.Metering;
 using EnergyToToken.Reporting;
@@ -57,6 +58,15 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
     /// <summary>How often the server's <c>/metrics</c> is scraped. Default: 1 s.</summary>
     public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>What served the run: recorded in run.json for the production function. Default: unknown.</summary>
+    public Deployment Deployment { get; init; } = Deployment.Unknown;
+
+    /// <summary>How each run is analysed. Default: the documented defaults.</summary>
+    public AnalysisOptions Analysis { get; init; } = new();
+
+    /// <summary>The catalogs κ, peaks and power limits come from. Default: the bundled ones.</summary>
+    public Catalog.Catalogs Catalogs { get; init; } = Catalog.Catalogs.Load();
+
     /// <summary>Called before each run of a series with the parameter's value.</summary>
     public Action<string, double>? Starting { get; init; }
 
@@ -87,8 +97,9 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             if (scraper is not null) await scraper.DisposeAsync().ConfigureAwait(false);
         }
-        var metrics = RunMetrics.Compute(result.Requests, result.Clock, result.WindowToSeconds - result.WindowFromSeconds, plan.Slo);
-        var bench = new BenchRun(plan, result, metrics, BenchVerdict.Judge(plan, result, metrics), started, point);
+        var facts = RunFacts.Json(plan, result, started, point, Deployment);
+        var data = RunData.From(directory, facts, result);
+        var bench = new BenchRun(plan, result, data, RunAnalysis.Analyze(data, Analysis, Catalogs), started, point);
         run.Append(w =>
         {
             w.WriteString("event", "end");
@@ -97,6 +108,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         try
         {
             run.WriteTimelines(result);
+            run.WriteFacts(facts);
             run.WriteResult(BenchReport.Json(bench));
         }
         catch (IOException e)

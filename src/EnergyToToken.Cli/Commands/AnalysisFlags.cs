@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using EnergyToToken.Analysis;
+using EnergyToToken.Load;
+using EnergyToToken.Runs;
+
+namespace EnergyToToken.Cli.Commands;
+
+/// <summary>The flags that shape analysis and the production function, shared by <c>e2t bench</c> and <c>e2t analyze</c>.</summary>
+internal sealed class AnalysisFlags
+{
+    public Option<string> Window { get; } = new("--window") { Description = "Window of the headline figures: steady (batch full → drain starts) or whole. Default: steady." };
+    public Option<string> Steady { get; } = new("--steady") { Description = "The steady-state window FROM:TO in s on the run's clock, instead of detecting it." };
+    public Option<double?> Kappa { get; } = new("--kappa") { Description = "κ, FLOP per token. Default: the catalog model's at the run's mean context." };
+    public Option<string> ModelArch { get; } = new("--model-arch") { Description = "The served model's architecture in the catalog (e2t catalog models), for κ. Default: the twin's; unknown for an endpoint." };
+    public Option<string> Accelerator { get; } = new("--accelerator") { Description = "The serving accelerator in the catalog (e2t catalog accelerators), for C_peak and power limits. Default: the twin's." };
+    public Option<int?> Devices { get; } = new("--devices") { Description = "Accelerators serving the model. Default: the twin's, else 1." };
+    public Option<string> Precision { get; } = new("--precision") { Description = "Precision of the weights and math (bf16, fp8, …), for C_peak. Default: the twin's, else bf16." };
+    public Option<string> Saturation { get; } = new("--saturation") { Description = "R_sat from an earlier run directory: a --find-max-goodput or --sweep result, or a run that met its --slo." };
+    public Option<double?> PIt { get; } = new("--p-it") { Description = "Delivered IT power budget, W (a rack or node cap, an allocation). Default: the devices' power limits." };
+    public Option<double?> PFacility { get; } = new("--p-facility") { Description = "Delivered facility power budget, W; needs --pue or --pue-series." };
+    public Option<double?> Pue { get; } = new("--pue") { Description = "Power usage effectiveness (≥ 1), constant: facility energy = IT energy × PUE." };
+    public Option<string> PueSeries { get; } = new("--pue-series") { Description = "PUE over the run: CSV with header, rows t_s,pue (s on the run's clock), each value holding until the next." };
+    public Option<string[]> Quality { get; } = new("--quality") { Description = "A measured quality at the operating point, NAME=VALUE[±TOL], e.g. mmlu=0.712±0.01. Repeatable." };
+
+    public IEnumerable<Option> All => [Window, Steady, Kappa, ModelArch, Accelerator, Devices, Precision, Saturation, PIt, PFacility, Pue, PueSeries, Quality];
+
+    /// <summary>The analysis options from the flags; problems go to <paramref name="errors"/>, all of them.</summary>
+    public AnalysisOptions Build(ParseResult values, List<string> errors)
+    {
+        T? Try<T>(Func<T> make) where T : class
+        {
+            try
+            {
+                return make();
+            }
+            catch (EnergyToTokenException e)
+            {
+                errors.Add(e.Message);
+                return null;
+            }
+        }
+
+        var options = new AnalysisOptions();
+        var headline = values.GetValue(Window) switch
+        {
+            null or "steady" => HeadlineWindow.Steady,
+            "whole" => HeadlineWindow.Whole,
+            var other => Fail(HeadlineWindow.Steady, $"--window {other}: write steady or whole."),
+        };
+        (double, double)? steady = null;
+        if (values.GetValue(Steady) is { } span)
+        {
+            var parts = span.Split(':');
+            if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
+                && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var b)) steady = (a, b);
+            else errors.Add($"--steady {span}: write FROM:TO in seconds on the run's clock, e.g. 3.5:28.");
+        }
+        var pueSeries = values.GetValue(PueSeries) is { } path ? Try(() => AnalysisInputs.ReadPueSeries(path)) : null;
+        var qualities = new List<QualityDeclaration>();
+        foreach (var q in values.GetValue(Quality) ?? [])
+        {
+            if (Try(() => QualityDeclaration.Parse(q)) is { } declared) qualities.Add(declared);
+        }
+        options = options with
+        {
+            Headline = headline,
+            Steady = steady,
+            Kappa = values.GetValue(Kappa),
+            ModelArchitecture = values.GetValue(ModelArch),
+            Accelerator = values.GetValue(Accelerator),
+            Devices = values.GetValue(Devices),
+            Precision = values.GetValue(Precision),
+            Saturation = values.GetValue(Saturation) is { } dir ? Try(() => AnalysisInputs.ReadSaturation(dir)) : null,
+            ItPowerWatts = values.GetValue(PIt),
+            FacilityPowerWatts = values.GetValue(PFacility),
+            Pue = values.GetValue(Pue),
+            PueSeries = pueSeries is null ? null : (pueSeries, values.GetValue(PueSeries)!),
+            Quality = qualities,
+        };
+        errors.AddRange(options.Validate());
+        return options;
+
+        T Fail<T>(T fallback, string message)
+        {
+            errors.Add(message);
+            return fallback;
+        }
+    }
+
+    /// <summary>The run's deployment with what the flags override.</summary>
+    public static Deployment Apply(Deployment deployment, AnalysisOptions options) => deployment with
+    {
+        ModelArchitecture = options.ModelArchitecture ?? deployment.ModelArchitecture,
+        Accelerator = options.Accelerator ?? deployment.Accelerator,
+        Devices = options.Devices ?? deployment.Devices,
+        Precision = options.Precision ?? deployment.Precision,
+    };
+}
