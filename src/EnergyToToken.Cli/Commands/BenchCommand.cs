@@ -74,14 +74,20 @@ internal static class BenchCommand
         public Option<string> Name { get; } = new("--name") { Description = "Name of the run. Default: the model and the load, e.g. llama-3.1-8b-h100-c32." };
         public Option<bool> Json { get; } = new("--json") { Description = "Print result.json on stdout instead of the summary." };
 
+        public Option<string> QualitySet { get; } = new("--quality-set") { Description = "Run a set of prompts with expected answers (JSONL: prompt, answer, choices?) against the endpoint before the load, and report the accuracy at the operating point." };
+        public Option<double?> PowerLimit { get; } = new("--power-limit") { Description = "Enforced power limit per device, W, for the disclosure and the P_IT default (an endpoint's; the twin enforces its own). Default: the accelerator's spec limit." };
+        public Option<string> Engine { get; } = new("--engine") { Description = "The serving engine, its version and key arguments, for the disclosure, e.g. \"vLLM 0.11 --max-num-seqs 256\"." };
+
         public MeterFlags Meters { get; } = new();
+
+        public AnalysisFlags Analysis { get; } = new();
 
         public IEnumerable<Option> All =>
         [
             Scenario, Endpoint, ApiKeyEnv, Model, Api, Profile, TwinFaults, ServerMetrics, Input, Output, NoIgnoreEos, SharedPrefix, Dataset, DatasetFormat,
             Trace, TraceSpeed, Seed, Warmup, Concurrency, Rate, Arrival, Burstiness, RampTo, Requests, Duration, Drain, Meter, Idle, Settle, Interval,
             RemoteInterval, TtftTimeout, IdleTimeout, Sweep, Slo, FindMaxGoodput, SearchSteps, SearchMaxRuns, MaxErrorRate, FailOnClientLimited, Out, Name, Json,
-            .. Meters.All,
+            QualitySet, PowerLimit, Engine, .. Meters.All, .. Analysis.All,
         ];
     }
 
@@ -103,7 +109,8 @@ internal static class BenchCommand
         try
         {
             var values = WithScenario(parse, command, flags);
-            var (plan, search) = Plan(values, flags);
+            var (plan, search, analysis) = Plan(values, flags);
+            Deployment deployment;
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             Uri endpoint;
             Uri? metricsUrl;
@@ -133,6 +140,7 @@ internal static class BenchCommand
                     }
                 }
                 plan = plan with { Target = new BenchTarget(endpoint, model, plan.Target.Api, null) };
+                deployment = AnalysisFlags.Apply(Deployment.Unknown with { PowerLimitWatts = values.GetValue(flags.PowerLimit), Engine = values.GetValue(flags.Engine) }, analysis);
             }
             else
             {
@@ -150,12 +158,26 @@ internal static class BenchCommand
                 metricsUrl = new Uri(endpoint, "metrics");
                 meters = values.GetValue(flags.Meter) is { Length: > 0 } ? [] : [twin.CreateMeter()];
                 plan = plan with { Target = new BenchTarget(endpoint, model, plan.Target.Api, profile.Name) };
+                if (values.GetValue(flags.PowerLimit) is not null || values.GetValue(flags.Engine) is not null)
+                    return Fail(parse, "--power-limit and --engine describe an endpoint's deployment; the twin's come from its profile (e2t twin profiles).");
+                deployment = AnalysisFlags.Apply(new Deployment(profile.Model, profile.Accelerator, profile.Devices, profile.Precision, profile.Step.PowerLimitWatts,
+                    $"e2t twin {profile.Name} (simulated vLLM-style engine: continuous batching, chunked prefill {(profile.Engine.ChunkedPrefill ? "on" : "off")}, prefix cache {(profile.Engine.PrefixCache ? "on" : "off")}, max {profile.Engine.MaxSequences} sequences)"), analysis);
+            }
+            if (values.GetValue(flags.QualitySet) is { } qualityPath)
+            {
+                var items = QualitySet.Load(qualityPath);
+                parse.InvocationConfiguration.Error.WriteLine($"e2t bench: quality set {qualityPath}: {items.Count} items against {model}");
+                var quality = await QualitySet.RunAsync(http, endpoint, model, items, new QualitySetOptions(), interrupted.Token).ConfigureAwait(false);
+                parse.InvocationConfiguration.Error.WriteLine($"e2t bench: quality set accuracy {quality.Accuracy:P1} ({quality.Correct} right, {quality.Wrong} wrong, {quality.Failed} failed)");
+                analysis = analysis with { Quality = [.. analysis.Quality, quality.ToDeclaration()] };
             }
             if (values.GetValue(flags.Name) is null) plan = plan with { Name = DefaultName(plan) };
             var directory = values.GetValue(flags.Out) ?? RunDirectory.DefaultPath(plan.Name, DateTimeOffset.UtcNow);
 
             var driver = new BenchDriver(http, meters, metricsUrl, TimeProvider.System)
             {
+                Deployment = deployment,
+                Analysis = analysis,
                 Starting = (parameter, value) => parse.InvocationConfiguration.Error.WriteLine($"e2t bench: {parameter} = {value.ToString("0.###", CultureInfo.InvariantCulture)}"),
             };
             var progress = new ProgressLine(parse.InvocationConfiguration.Error);
@@ -265,7 +287,7 @@ internal static class BenchCommand
                     continue;
                 }
                 // Files named in a scenario are found beside it.
-                if (key is "dataset" or "trace" && !Path.IsPathRooted(scalar)) scalar = Path.Combine(folder, scalar);
+                if (key is "dataset" or "trace" or "quality-set" or "pue-series" or "saturation" && !Path.IsPathRooted(scalar)) scalar = Path.Combine(folder, scalar);
                 args.Add(option.Name);
                 args.Add(scalar);
             }
@@ -277,7 +299,7 @@ internal static class BenchCommand
     }
 
     /// <summary>The plan from flags, with every problem listed at once.</summary>
-    private static (BenchPlan Plan, SearchOptions Search) Plan(ParseResult values, Flags flags)
+    private static (BenchPlan Plan, SearchOptions Search, Analysis.AnalysisOptions Analysis) Plan(ParseResult values, Flags flags)
     {
         var errors = new List<string>();
         T Try<T>(Func<T> make, T fallback)
@@ -400,12 +422,13 @@ internal static class BenchCommand
         var search = new SearchOptions();
         search = search with { Steps = values.GetValue(flags.SearchSteps) ?? search.Steps, MaxRuns = values.GetValue(flags.SearchMaxRuns) ?? search.MaxRuns };
         if (search.Steps < 0 || search.MaxRuns < 1) errors.Add("--search-steps must be at least 0 and --search-max-runs at least 1.");
+        var analysis = flags.Analysis.Build(values, errors);
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors.Distinct()));
         var name = values.GetValue(flags.Name) ?? "";
         if (name.Length > 0 && (name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains('/', StringComparison.Ordinal)))
             throw new EnergyToTokenException($"--name '{name}' cannot be part of a directory name: use letters, digits, '-', '_' and '.'.");
         var target = new BenchTarget(new Uri("http://127.0.0.1/"), "", api, null);
-        return (new BenchPlan(name, target, workload, arrivals, bench, client, validity, slo), search);
+        return (new BenchPlan(name, target, workload, arrivals, bench, client, validity, slo), search, analysis);
     }
 
     private static string DefaultName(BenchPlan plan)

@@ -67,6 +67,9 @@ public sealed class RunData
         }
     }
 
+    /// <summary>The analysis options the run was analysed with when it was measured.</summary>
+    public AnalysisOptions RecordedAnalysis => RunFacts.ReadAnalysis(Facts);
+
     public Deployment Deployment
     {
         get

@@ -97,7 +97,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             if (scraper is not null) await scraper.DisposeAsync().ConfigureAwait(false);
         }
-        var facts = RunFacts.Json(plan, result, started, point, Deployment);
+        var facts = RunFacts.Json(plan, result, started, point, Deployment, Analysis);
         var data = RunData.From(directory, facts, result);
         var bench = new BenchRun(plan, result, data, RunAnalysis.Analyze(data, Analysis, Catalogs), started, point);
         run.Append(w =>

@@ -31,7 +31,7 @@ public static class RunFacts
     public const int SchemaVersion = 1;
 
     /// <summary>The JSON of <c>run.json</c>.</summary>
-    public static string Json(BenchPlan plan, BenchResult result, DateTimeOffset startedUtc, (string Parameter, double Value)? point, Deployment deployment) => Write(w =>
+    public static string Json(BenchPlan plan, BenchResult result, DateTimeOffset startedUtc, (string Parameter, double Value)? point, Deployment deployment, Analysis.AnalysisOptions analysis) => Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("kind", "e2t.run");
@@ -119,6 +119,8 @@ public static class RunFacts
         Number(w, "latenessMaxSeconds", result.SamplerLateness.Max);
         w.WriteEndObject();
 
+        Analysis(w, analysis);
+
         w.WriteStartArray("meters");
         foreach (var m in result.Samples)
         {
@@ -190,6 +192,123 @@ public static class RunFacts
             w.WriteEndArray();
         }
     });
+
+    /// <summary>The analysis options the bench used, so <c>e2t analyze</c> repeats them unless told otherwise.</summary>
+    private static void Analysis(Utf8JsonWriter w, Analysis.AnalysisOptions o)
+    {
+        w.WriteStartObject("analysis");
+        w.WriteString("window", Camel(o.Headline));
+        if (o.Steady is { } s)
+        {
+            w.WriteStartArray("steady");
+            w.WriteNumberValue(s.From);
+            w.WriteNumberValue(s.To);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("steady");
+        }
+        Number(w, "kappa", o.Kappa);
+        w.WriteString("modelArch", o.ModelArchitecture);
+        w.WriteString("accelerator", o.Accelerator);
+        Number(w, "devices", o.Devices);
+        w.WriteString("precision", o.Precision);
+        if (o.Saturation is { } sat)
+        {
+            w.WriteStartObject("saturation");
+            w.WriteString("parameter", sat.Parameter);
+            Number(w, "value", sat.Value);
+            w.WriteNumber("outputTokensPerSecond", sat.OutputTokensPerSecond);
+            Number(w, "goodputRequestsPerSecond", sat.GoodputRequestsPerSecond);
+            w.WriteString("source", sat.Source);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("saturation");
+        }
+        Number(w, "pIt", o.ItPowerWatts);
+        Number(w, "pFacility", o.FacilityPowerWatts);
+        Number(w, "pue", o.Pue);
+        if (o.PueSeries is { } series)
+        {
+            w.WriteStartObject("pueSeries");
+            w.WriteString("source", series.Source);
+            w.WriteStartArray("points");
+            foreach (var p in series.Series.Points)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(p.AtSeconds);
+                w.WriteNumberValue(p.Value);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("pueSeries");
+        }
+        w.WriteStartArray("quality");
+        foreach (var q in o.Quality)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", q.Name);
+            w.WriteNumber("value", q.Value);
+            Number(w, "tolerance", q.Tolerance);
+            w.WriteString("source", q.Source);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        if (o.Calibration is { } c)
+        {
+            w.WriteStartObject("calibration");
+            w.WriteNumber("prefillJoulesPerToken", c.PrefillJoulesPerToken);
+            w.WriteNumber("decodeJoulesPerToken", c.DecodeJoulesPerToken);
+            Number(w, "prefillStdError", c.PrefillStdError);
+            Number(w, "decodeStdError", c.DecodeStdError);
+            w.WriteNumber("intervals", c.Intervals);
+            Number(w, "rSquared", c.RSquared);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("calibration");
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>The analysis options recorded in <c>run.json</c>.</summary>
+    internal static Analysis.AnalysisOptions ReadAnalysis(JsonElement facts)
+    {
+        var a = facts.GetProperty("analysis");
+        double D(JsonElement e, string name) => e.GetProperty(name).ValueKind == JsonValueKind.Number ? e.GetProperty(name).GetDouble() : double.NaN;
+        return new Analysis.AnalysisOptions
+        {
+            Headline = Enum.Parse<Analysis.HeadlineWindow>(a.GetProperty("window").GetString()!, ignoreCase: true),
+            Steady = OptionalSpan(a, "steady"),
+            Kappa = OptionalDouble(a, "kappa"),
+            ModelArchitecture = OptionalString(a, "modelArch"),
+            Accelerator = OptionalString(a, "accelerator"),
+            Devices = OptionalDouble(a, "devices") is { } n ? (int)n : null,
+            Precision = OptionalString(a, "precision"),
+            Saturation = a.GetProperty("saturation") is { ValueKind: JsonValueKind.Object } s
+                ? new Analysis.Saturation(s.GetProperty("parameter").GetString()!, D(s, "value"), D(s, "outputTokensPerSecond"), D(s, "goodputRequestsPerSecond"), s.GetProperty("source").GetString()!)
+                : null,
+            ItPowerWatts = OptionalDouble(a, "pIt"),
+            FacilityPowerWatts = OptionalDouble(a, "pFacility"),
+            Pue = OptionalDouble(a, "pue"),
+            PueSeries = a.GetProperty("pueSeries") is { ValueKind: JsonValueKind.Object } ps
+                ? (Production.Series.Steps(ps.GetProperty("points").EnumerateArray().Select(p => new Production.SeriesPoint(p[0].GetDouble(), p[1].GetDouble()))), ps.GetProperty("source").GetString()!)
+                : null,
+            Quality = [.. a.GetProperty("quality").EnumerateArray().Select(q => new QualityDeclaration(q.GetProperty("name").GetString()!, q.GetProperty("value").GetDouble(), OptionalDouble(q, "tolerance"), q.GetProperty("source").GetString()!))],
+            Calibration = a.GetProperty("calibration") is { ValueKind: JsonValueKind.Object } c
+                ? new Analysis.PhaseCoefficients(c.GetProperty("prefillJoulesPerToken").GetDouble(), c.GetProperty("decodeJoulesPerToken").GetDouble(), "calibration",
+                    D(c, "prefillStdError"), D(c, "decodeStdError"), c.GetProperty("intervals").GetInt32(), D(c, "rSquared"))
+                : null,
+        };
+    }
 
     private static string Write(Action<Utf8JsonWriter> body)
     {
