@@ -14,6 +14,7 @@ internal static class Cli
         MeasureCommand.Create(),
         TwinCommand.Create(),
         BenchCommand.Create(),
+        AnalyzeCommand.Create(),
     };
 }
 

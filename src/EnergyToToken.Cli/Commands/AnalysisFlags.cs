@@ -26,8 +26,10 @@ internal sealed class AnalysisFlags
     public IEnumerable<Option> All => [Window, Steady, Kappa, ModelArch, Accelerator, Devices, Precision, Saturation, PIt, PFacility, Pue, PueSeries, Quality];
 
     /// <summary>The analysis options from the flags; problems go to <paramref name="errors"/>, all of them.</summary>
-    public AnalysisOptions Build(ParseResult values, List<string> errors)
+    /// <param name="recorded">Options to keep where no flag is given (<c>e2t analyze</c> starts from those the run recorded).</param>
+    public AnalysisOptions Build(ParseResult values, List<string> errors, AnalysisOptions? recorded = null)
     {
+        var baseline = recorded ?? new AnalysisOptions();
         T? Try<T>(Func<T> make) where T : class
         {
             try
@@ -41,14 +43,15 @@ internal sealed class AnalysisFlags
             }
         }
 
-        var options = new AnalysisOptions();
+        var options = baseline;
         var headline = values.GetValue(Window) switch
         {
-            null or "steady" => HeadlineWindow.Steady,
+            null => baseline.Headline,
+            "steady" => HeadlineWindow.Steady,
             "whole" => HeadlineWindow.Whole,
             var other => Fail(HeadlineWindow.Steady, $"--window {other}: write steady or whole."),
         };
-        (double, double)? steady = null;
+        var steady = baseline.Steady;
         if (values.GetValue(Steady) is { } span)
         {
             var parts = span.Split(':');
@@ -62,20 +65,22 @@ internal sealed class AnalysisFlags
         {
             if (Try(() => QualityDeclaration.Parse(q)) is { } declared) qualities.Add(declared);
         }
+        // Given qualities replace the recorded ones; none given keeps them.
+        if (values.GetValue(Quality) is not { Length: > 0 }) qualities = [.. baseline.Quality];
         options = options with
         {
             Headline = headline,
             Steady = steady,
-            Kappa = values.GetValue(Kappa),
-            ModelArchitecture = values.GetValue(ModelArch),
-            Accelerator = values.GetValue(Accelerator),
-            Devices = values.GetValue(Devices),
-            Precision = values.GetValue(Precision),
-            Saturation = values.GetValue(Saturation) is { } dir ? Try(() => AnalysisInputs.ReadSaturation(dir)) : null,
-            ItPowerWatts = values.GetValue(PIt),
-            FacilityPowerWatts = values.GetValue(PFacility),
-            Pue = values.GetValue(Pue),
-            PueSeries = pueSeries is null ? null : (pueSeries, values.GetValue(PueSeries)!),
+            Kappa = values.GetValue(Kappa) ?? baseline.Kappa,
+            ModelArchitecture = values.GetValue(ModelArch) ?? baseline.ModelArchitecture,
+            Accelerator = values.GetValue(Accelerator) ?? baseline.Accelerator,
+            Devices = values.GetValue(Devices) ?? baseline.Devices,
+            Precision = values.GetValue(Precision) ?? baseline.Precision,
+            Saturation = values.GetValue(Saturation) is { } dir ? Try(() => AnalysisInputs.ReadSaturation(dir)) : baseline.Saturation,
+            ItPowerWatts = values.GetValue(PIt) ?? (values.GetValue(PFacility) is null ? baseline.ItPowerWatts : null),
+            FacilityPowerWatts = values.GetValue(PFacility) ?? (values.GetValue(PIt) is null ? baseline.FacilityPowerWatts : null),
+            Pue = values.GetValue(Pue) ?? (values.GetValue(PueSeries) is null ? baseline.Pue : null),
+            PueSeries = pueSeries is not null ? (pueSeries, values.GetValue(PueSeries)!) : values.GetValue(Pue) is null ? baseline.PueSeries : null,
             Quality = qualities,
         };
         errors.AddRange(options.Validate());

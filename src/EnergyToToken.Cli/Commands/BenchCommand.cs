@@ -216,7 +216,7 @@ internal static class BenchCommand
 
     private static int Report(ParseResult parse, bool json, BenchRun run, string directory, string? writeFailure)
     {
-        if (json && writeFailure is null) parse.InvocationConfiguration.Output.WriteLine(BenchReport.Json(run));
+        if (json && writeFailure is null) parse.InvocationConfiguration.Output.Write(BenchReport.Json(run));
         else BenchOutput.Run(Console(parse), run, directory);
         if (writeFailure is not null) return ExitCodes.Failure;
         if (!run.Result.Complete) return Incomplete(parse);

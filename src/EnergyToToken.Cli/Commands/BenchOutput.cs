@@ -1,4 +1,5 @@
 using System.Globalization;
+using EnergyToToken.Analysis;
 using EnergyToToken.Load;
 using EnergyToToken.Reporting;
 using EnergyToToken.Runs;
@@ -10,13 +11,17 @@ namespace EnergyToToken.Cli.Commands;
 /// <summary>What <c>e2t bench</c> prints on stdout: the run's summary, or a series' table.</summary>
 internal static class BenchOutput
 {
-    public static void Run(IAnsiConsole console, BenchRun run, string directory)
+    public static void Run(IAnsiConsole console, BenchRun run, string directory) => Run(console, run.Data, run.Analysis, directory);
+
+    /// <summary>A run's summary from its data and analysis: what <c>e2t bench</c> and <c>e2t analyze</c> print.</summary>
+    public static void Run(IAnsiConsole console, RunData data, RunAnalysisResult a, string directory)
     {
-        var (plan, result, m, verdict) = (run.Plan, run.Result, run.Metrics, run.Verdict);
-        console.WriteLine($"run: {plan.Name}{(plan.Target.Simulated ? " (SIMULATED: embedded twin)" : "")}");
+        var (m, verdict) = (a.Metrics, a.Verdict);
+        var target = data.Facts.GetProperty("target");
+        console.WriteLine($"run: {data.Name}{(data.Simulated ? " (SIMULATED: embedded twin)" : "")}");
         console.WriteLine($"directory: {directory}");
-        console.WriteLine($"target: {plan.Target.Model} at {plan.Target.Endpoint} ({Reporting.ModelReport.Camel(plan.Target.Api)} API)");
-        if (!result.Complete) console.WriteLine("INCOMPLETE: interrupted; what follows covers what was measured.");
+        console.WriteLine($"target: {target.GetProperty("model").GetString()} at {target.GetProperty("endpoint").GetString()} ({target.GetProperty("api").GetString()} API)");
+        if (!data.Complete) console.WriteLine("INCOMPLETE: interrupted; what follows covers what was measured.");
         console.WriteLine($"window: {Number(m.WindowSeconds)} s; requests: {m.Issued} issued, {m.WarmupRequests} warm-up, {m.MeasuredRequests} measured");
         var states = string.Join(", ", m.States.Where(s => s.Value > 0).Select(s => $"{Reporting.ModelReport.Camel(s.Key)} {s.Value}"));
         console.WriteLine($"states: {(states.Length > 0 ? states : "none")}; error rate {Percent(m.ErrorRate)}");
@@ -31,18 +36,49 @@ internal static class BenchOutput
         console.Write(table);
         foreach (var c in m.SloChecks)
             console.WriteLine($"SLO {c.Target}: {Ms(c.Value)} ms — {(c.Met ? "met" : "MISSED")}");
-        if (result.Energy is { } e)
+        if (a.Whole.Energy is { } e)
         {
             var accounting = e.Total.Simulated ? "simulated" : e.Total.Modeled ? "modeled" : "measured";
             console.WriteLine($"energy ({accounting}), boundary {e.Total.Boundary}: {Number(e.Total.Joules)} J ± {Number(e.Total.UncertaintyJoules)} J, mean {Number(e.MeanWatts)} W");
             if (e.StaticJoules is { } st) console.WriteLine($"static (idle) {Number(st)} J, dynamic {Number(e.DynamicJoules!.Value)} J");
-            console.WriteLine(run.JoulesPerOutputToken is { } j
-                ? $"J per output token: {Number(j)} gross, {(run.DynamicJoulesPerOutputToken is { } d ? Number(d) : "n/a")} dynamic ({accounting})"
-                : "J per output token: not reported (see notes)");
+            var h = a.Headline;
+            if (verdict.JoulesPerTokenReported && h.GrossJoulesPerOutputToken is { } j)
+            {
+                console.WriteLine($"J per output token ({h.Name} window, {Number(h.Seconds)} s): {Number(j)} gross ± {Number(h.MeterUncertaintyJoulesPerToken ?? double.NaN)} (meter) ± {Number(h.BootstrapStdJoulesPerToken)} (bootstrap std), "
+                    + $"{(h.DynamicJoulesPerOutputToken is { } d ? Number(d) : "n/a")} dynamic ({accounting})");
+                if (h.FacilityJoulesPerOutputToken is { } f) console.WriteLine($"facility J per output token: {Number(f)} ({h.FacilitySource})");
+            }
+            else
+            {
+                console.WriteLine("J per output token: not reported (see notes)");
+            }
+            if (a.Phases is { } p)
+                console.WriteLine($"phases: prefill {Number(p.PrefillGross)} J/input token gross ({Number(p.PrefillDynamic)} dynamic), decode {Number(p.DecodeGross)} J/output token gross ({Number(p.DecodeDynamic)} dynamic); coefficients by {a.Attribution!.Coefficients.Source}");
+            if (a.RequestEnergy?.GrossJoules is { } r)
+                console.WriteLine($"per request: {Number(r.P50)} J median, {Number(r.P90)} J p90, {Number(r.Max)} J max (gross, {r.Count} requests; Σ = measured, error {a.Attribution!.ConservationError:E1})");
         }
-        console.WriteLine($"client CPU: {Percent(result.ClientCpuShare)} of {Environment.ProcessorCount} cores{(result.ClientLimited ? " — CLIENT-LIMITED" : "")}");
+        Production(console, a.Production);
+        foreach (var q in a.Quality) console.WriteLine($"quality: {q} ({q.Source})");
+        console.WriteLine($"client CPU: {Percent(data.ClientCpuShare)} of {Environment.ProcessorCount} cores{(data.ClientCpuShare > BenchResult.ClientLimitedShare ? " — CLIENT-LIMITED" : "")}");
         foreach (var note in verdict.Notes) console.WriteLine($"note: {note}");
+        foreach (var flag in a.Flags) console.WriteLine($"flag: {flag}");
         console.WriteLine(verdict.Valid ? "valid: yes" : $"valid: NO ({string.Join("; ", verdict.Problems)})");
+    }
+
+    private static void Production(IAnsiConsole console, MeasuredProduction p)
+    {
+        if (p.Result is not { } r)
+        {
+            console.WriteLine($"production function: not computed ({string.Join("; ", p.Missing)})");
+            return;
+        }
+        foreach (var c in r.Conventions)
+        {
+            console.WriteLine($"{Reporting.ModelReport.Camel(c.Convention)} convention: compute ceiling {Number(c.ComputeCeilingTokensPerSecond)} tok/s, power ceiling {Number(c.PowerCeilingTokensPerSecond)} tok/s "
+                + $"(P_IT {Number(c.ItPowerWatts)} W): {Reporting.ModelReport.Camel(c.BindingConstraint).ToUpperInvariant()}, headroom {Number(c.Headroom)}");
+        }
+        console.WriteLine($"utilization {Number(p.Utilization)} ({p.UtilizationSource}); utilization-adjusted output {Number(r.Headline.UtilizationAdjustedTokensPerSecond)} tok/s");
+        foreach (var missing in p.Missing) console.WriteLine($"not computed: {missing}");
     }
 
     public static void Series(IAnsiConsole console, SeriesResult series, string directory)

@@ -22,7 +22,10 @@ public static class ResultReport
     /// <summary>Sections of <c>run.json</c> copied into the result as recorded.</summary>
     private static readonly string[] CopiedFacts = ["point", "target", "deployment", "workload", "arrivals"];
 
-    public static string Json(RunData run, RunAnalysisResult a) => Write(w =>
+    /// <summary>The result as text, ending in a newline (so a file and a terminal get the same bytes).</summary>
+    public static string Json(RunData run, RunAnalysisResult a) => Body(run, a) + "\n";
+
+    private static string Body(RunData run, RunAnalysisResult a) => Write(w =>
     {
         var facts = run.Facts;
         var m = a.Metrics;

@@ -195,6 +195,20 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         return Finish(plan, parameter, points, directory, cancellationToken, Passes);
     }
 
+    /// <summary>Re-analyses a point with the series' saturation and rewrites its run.json and result.json.</summary>
+    private SeriesPoint WithSaturation(SeriesPoint point, string directory, Saturation saturation)
+    {
+        var run = point.Run;
+        var options = Analysis with { Saturation = saturation };
+        var facts = RunFacts.Json(run.Plan, run.Result, run.StartedUtc, run.Point, Deployment, options);
+        var path = Path.Combine(directory, point.Directory);
+        var data = RunData.From(path, facts, run.Result);
+        var updated = run with { Data = data, Analysis = RunAnalysis.Analyze(data, options, Catalogs) };
+        RunDirectory.WriteFile(path, RunFacts.File, facts);
+        RunDirectory.WriteFile(path, RunDirectory.Result, BenchReport.Json(updated));
+        return point with { Run = updated };
+    }
+
     private async Task<SeriesPoint> PointAsync(BenchPlan plan, string parameter, double value, int ordinal, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken)
     {
         Starting?.Invoke(parameter, value);
@@ -204,13 +218,16 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         return new SeriesPoint(run, relative);
     }
 
-    private static SeriesResult Finish(BenchPlan plan, string parameter, List<SeriesPoint> points, string directory, CancellationToken cancellationToken, Func<SeriesPoint, bool>? passes = null)
+    private SeriesResult Finish(BenchPlan plan, string parameter, List<SeriesPoint> points, string directory, CancellationToken cancellationToken, Func<SeriesPoint, bool>? passes = null)
     {
         passes ??= p => p.Run.Verdict.Valid && p.Run.Metrics.SloMet && p.Run.Result.Complete;
         var ordered = points.OrderBy(p => p.Run.Point!.Value.Value).ToList();
         var best = plan.Slo is null ? null : ordered.LastOrDefault(passes);
         var saturation = best is null ? null
-            : new Saturation(parameter, best.Run.Point!.Value.Value, best.Run.Metrics.OutputTokensPerSecond, best.Run.Metrics.GoodputRequestsPerSecond ?? double.NaN);
+            : new Saturation(parameter, best.Run.Point!.Value.Value, best.Run.Analysis.Headline.OutputTokensPerSecond, best.Run.Metrics.GoodputRequestsPerSecond ?? double.NaN,
+                $"this {(plan.Slo is null ? "sweep" : "series")}: {parameter} {best.Run.Point!.Value.Value.ToString("0.###", CultureInfo.InvariantCulture)}, the highest load that met the SLO");
+        // With R_sat known, every point's production function gains the realized convention and U = R_actual / R_sat.
+        if (saturation is not null && Analysis.Saturation is null) ordered = [.. ordered.Select(p => WithSaturation(p, directory, saturation))];
         var complete = !cancellationToken.IsCancellationRequested && points.All(p => p.Run.Result.Complete);
         var series = new SeriesResult(parameter, ordered, saturation, complete);
         var json = BenchReport.SeriesJson(plan.Name, parameter, [.. ordered.Select(p => (p.Run, p.Directory))], saturation, complete);

@@ -181,9 +181,24 @@ public sealed class RunDirectory : IDisposable
     public void WriteResult(string json) => WriteAtomic(Result, w => w.Write(json));
 
     /// <summary>Writes a file to a temporary name, flushes it to disk and renames it into place.</summary>
-    public void WriteAtomic(string name, Action<TextWriter> body)
+    public void WriteAtomic(string name, Action<TextWriter> body) => WriteAtomic(Path, name, body);
+
+    /// <summary>Replaces one file of an existing run directory atomically (<c>e2t analyze --write</c>).</summary>
+    public static void WriteFile(string directory, string name, string text)
     {
-        var target = System.IO.Path.Combine(Path, name);
+        try
+        {
+            WriteAtomic(directory, name, w => w.Write(text));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnergyToTokenException($"Cannot write {name} in '{directory}': {e.Message}");
+        }
+    }
+
+    private static void WriteAtomic(string directory, string name, Action<TextWriter> body)
+    {
+        var target = System.IO.Path.Combine(directory, name);
         var temporary = target + ".tmp";
         try
         {
