@@ -34,6 +34,9 @@ switch (args.FirstOrDefault())
             args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 50,
             TimeSpan.FromSeconds(args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 30));
         break;
+    case "chunk-file":
+        ChunkFileCommands.Measure(args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 20_000_000);
+        break;
     case "twin-serve":
         // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
         await TwinCommands.Serve(
