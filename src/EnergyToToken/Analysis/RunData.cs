@@ -148,22 +148,26 @@ public sealed class RunData
         int[] I(int column) => [.. rows.Select(r => int.Parse(r[column], CultureInfo.InvariantCulture))];
         double[] D(int column) => [.. rows.Select(r => r[column].Length == 0 ? double.NaN : double.Parse(r[column], CultureInfo.InvariantCulture))];
         var index = I(0);
-        var position = new Dictionary<int, int>(n);
-        for (var r = 0; r < n; r++) position[index[r]] = r;
         var counts = I(15);
         var start = new int[n + 1];
         for (var r = 0; r < n; r++) start[r + 1] = start[r] + counts[r];
-        var times = new double[start[n]];
-        var filled = new int[n];
-        foreach (var row in Csv.Read(Required(directory, "chunks.csv")))
+        // The file holds requests in index order; the timeline keeps requests.csv's order, so map each block.
+        var chunks = ChunkFile.Read(Required(directory, ChunkFile.Name));
+        var times = chunks.Times;
+        if (times.Length != start[n]) throw new FormatException($"{ChunkFile.Name} holds {times.Length} chunks but requests.csv counts {start[n]}.");
+        // Rows come in index order (requests.csv is usually in it too); each request's block is checked where it is read.
+        var byIndex = Enumerable.Range(0, n).OrderBy(r => index[r]).ToArray();
+        var inOrder = byIndex.Select((r, i) => r == i).All(x => x);
+        var placed = inOrder ? times : new double[times.Length];
+        var row = 0;
+        foreach (var r in byIndex)
         {
-            var r = position[int.Parse(row[0], CultureInfo.InvariantCulture)];
-            times[start[r] + filled[r]++] = double.Parse(row[2], CultureInfo.InvariantCulture);
+            if (counts[r] > 0 && (chunks.Request[row] != index[r] || chunks.Request[row + counts[r] - 1] != index[r]))
+                throw new FormatException($"{ChunkFile.Name} does not hold request {index[r]}'s {counts[r]} chunks where requests.csv puts them.");
+            if (!inOrder) Array.Copy(times, row, placed, start[r], counts[r]);
+            row += counts[r];
         }
-        for (var r = 0; r < n; r++)
-        {
-            if (filled[r] != counts[r]) throw new FormatException($"request {index[r]} has {filled[r]} chunks in chunks.csv but {counts[r]} in requests.csv.");
-        }
+        times = placed;
         return new RequestTimeline
         {
             Index = index,
