@@ -75,6 +75,7 @@ internal static class BenchCommand
         public Option<bool> Json { get; } = new("--json") { Description = "Print result.json on stdout instead of the summary." };
 
         public Option<string> QualitySet { get; } = new("--quality-set") { Description = "Run a set of prompts with expected answers (JSONL: prompt, answer, choices?) against the endpoint before the load, and report the accuracy at the operating point." };
+        public Option<bool> Calibrate { get; } = new("--calibrate") { Description = "Before each run, measure the phase coefficients with two bursts (2048-token prompts with 1 output token; 16-token prompts with 512) into calibration/, instead of the run's own regression." };
         public Option<double?> PowerLimit { get; } = new("--power-limit") { Description = "Enforced power limit per device, W, for the disclosure and the P_IT default (an endpoint's; the twin enforces its own). Default: the accelerator's spec limit." };
         public Option<string> Engine { get; } = new("--engine") { Description = "The serving engine, its version and key arguments, for the disclosure, e.g. \"vLLM 0.11 --max-num-seqs 256\"." };
 
@@ -87,7 +88,7 @@ internal static class BenchCommand
             Scenario, Endpoint, ApiKeyEnv, Model, Api, Profile, TwinFaults, ServerMetrics, Input, Output, NoIgnoreEos, SharedPrefix, Dataset, DatasetFormat,
             Trace, TraceSpeed, Seed, Warmup, Concurrency, Rate, Arrival, Burstiness, RampTo, Requests, Duration, Drain, Meter, Idle, Settle, Interval,
             RemoteInterval, TtftTimeout, IdleTimeout, Sweep, Slo, FindMaxGoodput, SearchSteps, SearchMaxRuns, MaxErrorRate, FailOnClientLimited, Out, Name, Json,
-            QualitySet, PowerLimit, Engine, .. Meters.All, .. Analysis.All,
+            QualitySet, Calibrate, PowerLimit, Engine, .. Meters.All, .. Analysis.All,
         ];
     }
 
@@ -178,6 +179,7 @@ internal static class BenchCommand
             {
                 Deployment = deployment,
                 Analysis = analysis,
+                Calibrate = values.GetValue(flags.Calibrate) ? new CalibrationOptions() : null,
                 Starting = (parameter, value) => parse.InvocationConfiguration.Error.WriteLine($"e2t bench: {parameter} = {value.ToString("0.###", CultureInfo.InvariantCulture)}"),
             };
             var progress = new ProgressLine(parse.InvocationConfiguration.Error);

@@ -44,8 +44,8 @@ internal static class BenchOutput
             var h = a.Headline;
             if (verdict.JoulesPerTokenReported && h.GrossJoulesPerOutputToken is { } j)
             {
-                console.WriteLine($"J per output token ({h.Name} window, {Number(h.Seconds)} s): {Number(j)} gross ± {Number(h.MeterUncertaintyJoulesPerToken ?? double.NaN)} (meter) ± {Number(h.BootstrapStdJoulesPerToken)} (bootstrap std), "
-                    + $"{(h.DynamicJoulesPerOutputToken is { } d ? Number(d) : "n/a")} dynamic ({accounting})");
+                console.WriteLine($"J per output token: {Number(j)} gross, {(h.DynamicJoulesPerOutputToken is { } d ? Number(d) : "n/a")} dynamic ({accounting}, {h.Name} window)");
+                console.WriteLine($"uncertainty: ± {Number(h.MeterUncertaintyJoulesPerToken ?? double.NaN)} J/token (meter bound), {Number(h.BootstrapStdJoulesPerToken)} (bootstrap std)");
                 if (h.FacilityJoulesPerOutputToken is { } f) console.WriteLine($"facility J per output token: {Number(f)} ({h.FacilitySource})");
             }
             else

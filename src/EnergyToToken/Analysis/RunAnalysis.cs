@@ -201,10 +201,13 @@ public static class RunAnalysis
             production, options.Quality, flags);
     }
 
+    /// <summary>The shortest steady state used, as a share of the whole window.</summary>
+    public const double MinimumSteadyShare = 0.2;
+
     /// <summary>
     /// The steady state (ML.ENERGY's rule, measurement.md §2): from the first instant the requests in flight reach their
     /// time-weighted median over the sending period to the last measured send, when the drain starts. Null when that
-    /// leaves no time.
+    /// leaves less than <see cref="MinimumSteadyShare"/> of the whole window.
     /// </summary>
     internal static (double From, double To)? SteadyWindow(RequestTimeline t, double from, double to)
     {
@@ -254,7 +257,8 @@ public static class RunAnalysis
             }
         }
         var full = levels.FirstOrDefault(l => l.Level >= Math.Max(1, median));
-        return full.Seconds > 0 && lastSend > full.Start ? (full.Start, lastSend) : null;
+        // A steady state shorter than a fifth of the run (a closed loop sending all its requests at once) is no steady state.
+        return full.Seconds > 0 && lastSend - full.Start >= MinimumSteadyShare * (to - from) ? (full.Start, lastSend) : null;
     }
 
     /// <summary>Output tokens whose chunks arrived in [from, to) (a chunk carries its request's tokens ÷ chunks) and input tokens of prompts whose first chunk did.</summary>

@@ -356,7 +356,7 @@ public static class ResultReport
             ("promptSource", RunFactsText(workload, "dataset") is { } ds ? $"dataset {ds} ({RunFactsText(workload, "datasetFormat")})" : "synthetic prompts"),
             ("inputLengths", Or(RunFactsText(workload, "inputTokens"))),
             ("outputLengths", Or(RunFactsText(workload, "outputTokens"))),
-            ("arrivalProcess", arrivals.GetRawText().Replace("\n", "", StringComparison.Ordinal).Replace("  ", "", StringComparison.Ordinal)),
+            ("arrivalProcess", Arrivals(arrivals)),
             ("meanContextTokens", N(p.MeanContextTokens, "0")),
             ("batching", run.Simulated ? "twin engine: continuous batching, chunked prefill" : NotDisclosed),
             ("prefixCaching", $"shared prefix of {workload.GetProperty("sharedPrefixTokens").GetInt32()} tokens; server setting {(run.Simulated ? "on (twin)" : NotDisclosed)}"),
@@ -372,9 +372,9 @@ public static class ResultReport
         var energy = h.Energy;
         Dimension("hardwareAndBoundary", [
             ("devices", d.Accelerator is null ? NotDisclosed : $"{d.Devices ?? 1} × {d.Accelerator}"),
-            ("powerLimits", d.PowerLimitWatts is { } limit ? $"{limit} W per device" : NotDisclosed),
+            ("powerLimits", d.PowerLimitWatts is { } limit ? $"{limit} W per device (enforced)" : p.ItPowerSource?.Contains("power limit", StringComparison.Ordinal) == true ? p.ItPowerSource : NotDisclosed),
             ("meters", energy is null ? NotDisclosed : string.Join(", ", energy.Channels.Select(c => $"{c.Channel.Id} ({c.Run.Method})"))),
-            ("boundary", energy is null ? NotDisclosed : $"{energy.Total.Boundary} ({(energy.Total.Simulated ? "simulated" : energy.Total.Modeled ? "modeled" : "measured")})"),
+            ("boundary", energy is null ? NotDisclosed : $"{energy.Total.Boundary}; {(energy.Total.Simulated ? "simulated" : energy.Total.Modeled ? "modeled" : "measured")}"),
             ("samplingIntervals", run.Meters.Count == 0 ? NotDisclosed : string.Join(", ", run.Meters.Select(m => $"{m.Channel.Id} {m.SamplingInterval.TotalMilliseconds:0.###} ms read, {(m.UpdatePeriod is { } u ? $"{u.TotalMilliseconds:0.###} ms update" : "update unknown")}"))),
             ("idleHandling", energy?.StaticJoules is null ? "gross only: no idle baseline" : "gross and idle-subtracted (idle measured before and after the run)"),
             ("pueSource", h.FacilitySource ?? NotDisclosed),
@@ -410,6 +410,27 @@ public static class ResultReport
             foreach (var (item, value) in items) w.WriteString(item, value);
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>The arrival process in words: "closed loop, concurrency 16, 30 s".</summary>
+    private static string Arrivals(JsonElement a)
+    {
+        string? N(string name) => a.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble().ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : null;
+        var kind = a.GetProperty("kind").GetString();
+        var parts = new List<string>
+        {
+            kind switch
+            {
+                "closed" => $"closed loop, concurrency {N("concurrency")}",
+                "trace" => $"trace replay at {N("traceSpeed")}× speed",
+                _ => $"{kind} arrivals at {N("rate")} requests/s",
+            },
+        };
+        if (N("rampTo") is { } ramp) parts.Add($"ramping to {ramp}");
+        if (N("burstiness") is { } b) parts.Add($"burstiness {b}");
+        if (N("count") is { } count) parts.Add($"{count} requests");
+        if (N("durationSeconds") is { } seconds) parts.Add($"{seconds} s");
+        return string.Join(", ", parts);
     }
 
     private static string? RunFactsText(JsonElement e, string name) =>

@@ -42,6 +42,22 @@ public sealed record SearchOptions
     public int MaxRuns { get; init; } = 10;
 }
 
+/// <summary>The calibration probes of <c>--calibrate</c>.</summary>
+public sealed record CalibrationOptions
+{
+    /// <summary>Prompt length of the prefill-heavy burst, whose requests ask for one output token. Default: 2048.</summary>
+    public int PrefillPromptTokens { get; init; } = 2048;
+
+    /// <summary>Output length of the decode-heavy burst, whose prompts are 16 tokens. Default: 512.</summary>
+    public int DecodeOutputTokens { get; init; } = 512;
+
+    /// <summary>Requests in each burst; null: 4 × the run's concurrency, at least 32.</summary>
+    public int? Requests { get; init; }
+
+    /// <summary>Concurrency of the bursts when the run itself is open-loop. Default: 16.</summary>
+    public int OpenLoopConcurrency { get; init; } = 16;
+}
+
 /// <summary>Where one point of a series went, and what it measured.</summary>
 public sealed record SeriesPoint(BenchRun Run, string Directory);
 
@@ -67,11 +83,69 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
     /// <summary>The catalogs κ, peaks and power limits come from. Default: the bundled ones.</summary>
     public Catalog.Catalogs Catalogs { get; init; } = Catalog.Catalogs.Load();
 
+    /// <summary>Calibration probes before each run (<c>--calibrate</c>); null: the phase split comes from the run's own regression.</summary>
+    public CalibrationOptions? Calibrate { get; init; }
+
     /// <summary>Called before each run of a series with the parameter's value.</summary>
     public Action<string, double>? Starting { get; init; }
 
-    /// <summary>One run, written to <paramref name="directory"/>. A failure to write is thrown after the run is measured; the returned run is then lost only on disk.</summary>
+    /// <summary>
+    /// One run, written to <paramref name="directory"/> (after its calibration probes, under <c>calibration/</c>, when
+    /// asked). A failure to write is thrown after the run is measured; the returned run is then lost only on disk.
+    /// </summary>
     public async Task<BenchRun> RunAsync(BenchPlan plan, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken,
+        (string, double)? point = null)
+    {
+        var analysis = Analysis;
+        if (Calibrate is { } calibrate && Analysis.Calibration is null)
+            analysis = analysis with { Calibration = await CalibrateAsync(plan, calibrate, directory, progress, cancellationToken).ConfigureAwait(false) };
+        return await MeasureAsync(plan, directory, analysis, progress, cancellationToken, point).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The phase coefficients from two bursts at the run's concurrency: prompts of <see cref="CalibrationOptions.PrefillPromptTokens"/>
+    /// with one output token each (a = dynamic energy ÷ prompt tokens), then 16-token prompts with
+    /// <see cref="CalibrationOptions.DecodeOutputTokens"/> outputs (b = (dynamic energy − a · prompt tokens) ÷ (output − 1) tokens).
+    /// </summary>
+    private async Task<PhaseCoefficients> CalibrateAsync(BenchPlan plan, CalibrationOptions options, string directory, IProgress<BenchProgress>? progress, CancellationToken cancellationToken)
+    {
+        var concurrency = plan.Arrivals.Kind == ArrivalKind.Closed ? plan.Arrivals.Concurrency : options.OpenLoopConcurrency;
+        var requests = options.Requests ?? Math.Max(32, 4 * concurrency);
+        BenchPlan Probe(string name, int input, int output) => plan with
+        {
+            Name = $"{plan.Name}-calibration-{name}",
+            Workload = plan.Workload with
+            {
+                InputTokens = LengthDistribution.Parse($"fixed:{input}"),
+                OutputTokens = LengthDistribution.Parse($"fixed:{output}"),
+                FixedOutput = true,
+                Dataset = null,
+                SharedPrefixTokens = 0,
+                WarmupRequests = 0,
+            },
+            Arrivals = plan.Arrivals with { Kind = ArrivalKind.Closed, Concurrency = concurrency, Count = requests, Duration = null, RampTo = null },
+            Slo = null,
+        };
+        var plain = Analysis with { Calibration = null, Saturation = null };
+        Starting?.Invoke("calibration (prefill)", options.PrefillPromptTokens);
+        var prefill = await MeasureAsync(Probe("prefill", options.PrefillPromptTokens, 1), Path.Combine(directory, "calibration", "prefill"), plain, progress, cancellationToken).ConfigureAwait(false);
+        Starting?.Invoke("calibration (decode)", options.DecodeOutputTokens);
+        var decode = await MeasureAsync(Probe("decode", 16, options.DecodeOutputTokens), Path.Combine(directory, "calibration", "decode"), plain, progress, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        foreach (var probe in new[] { prefill, decode })
+        {
+            if (!probe.Verdict.Valid || !probe.Verdict.JoulesPerTokenReported || probe.Analysis.Whole.Energy?.DynamicJoules is null)
+                throw new EnergyToTokenException($"Calibration probe {probe.Data.Name} gave no usable dynamic energy ({string.Join("; ", probe.Verdict.Problems.Concat(probe.Verdict.Notes))}). Its run is in {probe.Data.Directory}; run without --calibrate, or fix the meter.");
+        }
+        var (pe, pin) = (prefill.Analysis.Whole.Energy!, prefill.Metrics.InputTokens);
+        var (de, din, dout) = (decode.Analysis.Whole.Energy!, decode.Metrics.InputTokens, decode.Metrics.OutputTokens - decode.Metrics.MeasuredRequests);
+        var a = pe.DynamicJoules!.Value / pin;
+        var b = (de.DynamicJoules!.Value - a * din) / dout;
+        var aError = pe.Total.UncertaintyJoules / pin;
+        return new PhaseCoefficients(Math.Max(0, a), Math.Max(0, b), "calibration", aError, (de.Total.UncertaintyJoules + aError * din) / dout, 0, double.NaN);
+    }
+
+    private async Task<BenchRun> MeasureAsync(BenchPlan plan, string directory, AnalysisOptions analysis, IProgress<BenchProgress>? progress, CancellationToken cancellationToken,
         (string, double)? point = null)
     {
         var client = new StreamingClient(http, plan.Client, time);
@@ -97,9 +171,9 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             if (scraper is not null) await scraper.DisposeAsync().ConfigureAwait(false);
         }
-        var facts = RunFacts.Json(plan, result, started, point, Deployment, Analysis);
+        var facts = RunFacts.Json(plan, result, started, point, Deployment, analysis);
         var data = RunData.From(directory, facts, result);
-        var bench = new BenchRun(plan, result, data, RunAnalysis.Analyze(data, Analysis, Catalogs), started, point);
+        var bench = new BenchRun(plan, result, data, RunAnalysis.Analyze(data, analysis, Catalogs), started, point);
         run.Append(w =>
         {
             w.WriteString("event", "end");
@@ -199,7 +273,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
     private SeriesPoint WithSaturation(SeriesPoint point, string directory, Saturation saturation)
     {
         var run = point.Run;
-        var options = Analysis with { Saturation = saturation };
+        var options = run.Data.RecordedAnalysis with { Saturation = saturation };
         var facts = RunFacts.Json(run.Plan, run.Result, run.StartedUtc, run.Point, Deployment, options);
         var path = Path.Combine(directory, point.Directory);
         var data = RunData.From(path, facts, run.Result);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EnergyToToken.Catalog;
+using EnergyToToken.Runs;
 using EnergyToToken.Twin;
 using static EnergyToToken.Tests.Cli.ModelCommandTests;
 
@@ -54,13 +55,23 @@ public sealed class BenchCommandTests : IDisposable
         var metrics = root.GetProperty("metrics");
         Assert.Equal(tokens, metrics.GetProperty("outputTokens").GetInt64());
         Assert.Equal(measured.Count * 32L, tokens);
-        Assert.Equal(issued * 32, File.ReadAllLines(Path.Combine(run, "chunks.csv")).Length - 1);
+        Assert.Equal(issued * 32, ChunkFile.Read(Path.Combine(run, ChunkFile.Name)).Times.Length);
 
-        // Energy: simulated, inside its boundary, and J/token is gross energy ÷ output tokens.
+        // Energy: simulated, inside its boundary, and J/token is the headline window's gross energy ÷ its output tokens.
         var energy = root.GetProperty("energy");
         Assert.Equal("simulated", energy.GetProperty("total").GetProperty("accounting").GetString());
-        var gross = energy.GetProperty("total").GetProperty("grossJoules").GetDouble();
-        Assert.Equal(gross / tokens, metrics.GetProperty("joulesPerOutputToken").GetProperty("gross").GetDouble(), 12);
+        var whole = root.GetProperty("windows").GetProperty("whole");
+        Assert.Equal(energy.GetProperty("total").GetProperty("grossJoules").GetDouble(), whole.GetProperty("grossJoules").GetDouble());
+        Assert.Equal(tokens, whole.GetProperty("outputTokens").GetDouble());
+        var headline = root.GetProperty("windows").GetProperty(metrics.GetProperty("window").GetString()!);
+        Assert.Equal(headline.GetProperty("grossJoules").GetDouble() / headline.GetProperty("outputTokens").GetDouble(),
+            metrics.GetProperty("joulesPerOutputToken").GetProperty("gross").GetDouble(), 12);
+
+        // Attribution hands out exactly the measured energy, and re-analysis from the files gives the same bytes.
+        Assert.True(root.GetProperty("attribution").GetProperty("conservationError").GetDouble() <= 1e-9);
+        var again = Run(["analyze", run, "--json"]);
+        Assert.Equal(0, again.Code);
+        Assert.Equal(File.ReadAllText(Path.Combine(run, "result.json")), again.Out);
         Assert.True(File.ReadAllLines(Path.Combine(run, "power.csv")).Length > 30);
         Assert.True(File.ReadAllLines(Path.Combine(run, "server-metrics.csv")).Length > 2);
 
@@ -80,7 +91,10 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("requests: 48 issued, 0 warm-up, 48 measured", output, StringComparison.Ordinal);
         Assert.Contains("states: ok 48; error rate 0 %", output, StringComparison.Ordinal);
         Assert.Contains("│ TTFT ", output, StringComparison.Ordinal);
-        Assert.Matches(@"J per output token: [0-9.]+ gross, [0-9.]+ dynamic \(simulated\)", output);
+        Assert.Matches(@"J per output token: [0-9.]+ gross, [0-9.]+ dynamic \(simulated, (steady|whole) window\)", output);
+        Assert.Matches(@"uncertainty: ± [0-9.]+ J/token \(meter bound\), [0-9.]+ \(bootstrap std\)", output);
+        Assert.Matches(@"phases: prefill [0-9.]+ J/input token gross", output);
+        Assert.Matches(@"peak convention: compute ceiling [0-9.,]+ tok/s, power ceiling [0-9.,]+ tok/s \(P_IT 700 W\): (POWER|COMPUTE)", output);
         Assert.Contains("valid: yes", output, StringComparison.Ordinal);
     }
 

@@ -134,7 +134,9 @@ public sealed class RunDirectoryTests : IDisposable
             """, lines[2], StringComparison.Ordinal);
         Assert.StartsWith("2,false,httpError,503,0.2,0.201,,,0.29,20,0,20,0,0,true,0,,,", lines[2], StringComparison.Ordinal);
         Assert.Equal("1,false,ok,,0.1,0.101,0.15,0.19,0.19,20,2,20,2,0,true,2,length,,", lines[1]);
-        Assert.Equal(["request,chunk,t_s", "1,0,0.15", "1,1,0.19"], File.ReadAllLines(Path.Combine(RunPath, "chunks.csv")));
+        var chunks = ChunkFile.Read(Path.Combine(RunPath, ChunkFile.Name));
+        Assert.Equal([1, 1], chunks.Request);
+        Assert.Equal([0.15, 0.19], chunks.Times);
         Assert.Empty(Directory.GetFiles(RunPath, "*.tmp"));
     }
 }
