@@ -10,7 +10,7 @@ namespace EnergyToToken.Analysis;
 /// </summary>
 internal sealed class EnergyIntervals
 {
-    private EnergyIntervals(double[] edges, double[] gross, double idleWatts)
+    internal EnergyIntervals(double[] edges, double[] gross, double idleWatts)
     {
         Edges = edges;
         Gross = gross;

@@ -141,7 +141,27 @@ public sealed record RunAnalysisResult(
 /// </summary>
 public static class RunAnalysis
 {
-    public static RunAnalysisResult Analyze(RunData run, AnalysisOptions options, Catalog.Catalogs catalogs)
+    public static RunAnalysisResult Analyze(RunData run, AnalysisOptions options, Catalog.Catalogs catalogs) => Invariant(() => AnalyzeCore(run, options, catalogs));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> under the invariant culture: the texts a result carries (flags, sources, problems)
+    /// must not depend on the machine's locale, or re-analysis elsewhere would not give the same bytes.
+    /// </summary>
+    internal static T Invariant<T>(Func<T> body)
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    private static RunAnalysisResult AnalyzeCore(RunData run, AnalysisOptions options, Catalog.Catalogs catalogs)
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));

@@ -211,9 +211,10 @@ internal sealed class ItlSample
     private double _min = double.PositiveInfinity;
     private double _max = double.NegativeInfinity;
 
-    public ItlSample(long expected)
+    /// <param name="exactLimit">Gaps kept exactly at most (tests lower it to exercise the histogram).</param>
+    public ItlSample(long expected, long exactLimit = ExactLimit)
     {
-        if (expected <= ExactLimit) _values = new List<double>((int)expected);
+        if (expected <= exactLimit) _values = new List<double>((int)expected);
         else _histogram = new long[Buckets];
     }
 

@@ -23,7 +23,7 @@ public static class ResultReport
     private static readonly string[] CopiedFacts = ["point", "target", "deployment", "workload", "arrivals"];
 
     /// <summary>The result as text, ending in a newline (so a file and a terminal get the same bytes).</summary>
-    public static string Json(RunData run, RunAnalysisResult a) => Body(run, a) + "\n";
+    public static string Json(RunData run, RunAnalysisResult a) => RunAnalysis.Invariant(() => Body(run, a) + "\n");
 
     private static string Body(RunData run, RunAnalysisResult a) => Write(w =>
     {
