@@ -24,14 +24,23 @@ public static class AnalysisInputs
                 if (s.ValueKind != JsonValueKind.Object)
                     throw new EnergyToTokenException($"--saturation {directory}: that series found no load that met its SLO, so it has no saturation throughput. Search again with a looser --slo or lower loads.");
                 return new Saturation(s.GetProperty("parameter").GetString()!, s.GetProperty("value").GetDouble(), s.GetProperty("outputTokensPerSecond").GetDouble(),
-                    s.GetProperty("goodputRequestsPerSecond").ValueKind == JsonValueKind.Number ? s.GetProperty("goodputRequestsPerSecond").GetDouble() : double.NaN, $"--saturation {directory}");
+                    s.GetProperty("goodputRequestsPerSecond").ValueKind == JsonValueKind.Number ? s.GetProperty("goodputRequestsPerSecond").GetDouble() : double.NaN, $"--saturation {directory}",
+                    Runs.RunFacts.OptionalDouble(s, "smActivity"));
             }
             if (!root.TryGetProperty("slo", out var slo) || slo.ValueKind != JsonValueKind.Object || !slo.GetProperty("met").GetBoolean())
                 throw new EnergyToTokenException($"--saturation {directory}: that run did not meet an SLO, so its throughput is not a saturation point. Give a --find-max-goodput run, or a run that met its --slo.");
             var throughput = root.GetProperty("metrics").GetProperty("throughput");
             var goodput = root.GetProperty("metrics").GetProperty("goodputRequestsPerSecond");
+            // The run's SM activity, from its gauges, is the reference U from SM activity is divided by.
+            double? sm = null;
+            if (root.TryGetProperty("energy", out var energy) && energy.ValueKind == JsonValueKind.Object)
+            {
+                var gauges = energy.GetProperty("gauges").EnumerateArray()
+                    .Where(g => g.GetProperty("id").GetString()!.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase)).Select(g => g.GetProperty("mean").GetDouble()).ToList();
+                if (gauges.Count > 0) sm = gauges.Average();
+            }
             return new Saturation("run", double.NaN, throughput.GetProperty("outputTokensPerSecond").GetDouble(),
-                goodput.ValueKind == JsonValueKind.Number ? goodput.GetDouble() : double.NaN, $"--saturation {directory}");
+                goodput.ValueKind == JsonValueKind.Number ? goodput.GetDouble() : double.NaN, $"--saturation {directory}", sm);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

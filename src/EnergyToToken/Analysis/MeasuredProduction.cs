@@ -5,7 +5,16 @@ namespace EnergyToToken.Analysis;
 
 /// <summary>The highest load that met the SLO, from a search or a sweep: the saturated throughput R_sat at s*.</summary>
 /// <param name="Source">Where it came from: this search, or the run directory given with --saturation.</param>
-public sealed record Saturation(string Parameter, double Value, double OutputTokensPerSecond, double GoodputRequestsPerSecond, string Source = "this search");
+/// <param name="SmActivity">Mean SM activity over that run, when a meter reported it: the ideal-batch reference U from SM activity is divided by.</param>
+public sealed record Saturation(string Parameter, double Value, double OutputTokensPerSecond, double GoodputRequestsPerSecond, string Source = "this search", double? SmActivity = null)
+{
+    /// <summary>Mean SM activity over a window's gauges (DCGM_FI_PROF_SM_ACTIVE, the twin's sm-active); null when none reported it.</summary>
+    public static double? MeanSmActivity(Metering.EnergySummary? energy)
+    {
+        var gauges = energy?.Gauges.Where(g => g.Id.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase)).ToList();
+        return gauges is { Count: > 0 } ? gauges.Average(g => g.Mean) : null;
+    }
+}
 
 /// <summary>
 /// The production function with the run's own measurements in it (spec §3, issue 6): κ from the catalog at the run's
@@ -25,6 +34,7 @@ public sealed record MeasuredProduction(
     string? PeakSource,
     double? UtilizationFromSaturation,
     double? UtilizationFromSmActivity,
+    double? SmActivity,
     double Utilization,
     string UtilizationSource,
     double? ItPowerWatts,
@@ -88,13 +98,13 @@ public sealed record MeasuredProduction(
         var saturation = options.Saturation;
         if (saturation is null) missing.Add("C_eff (realized): no saturation throughput; run e2t bench --find-max-goodput, or pass --saturation RUN_DIR");
         double? uSaturation = saturation is { OutputTokensPerSecond: > 0 } s ? Math.Min(1, headline.OutputTokensPerSecond / s.OutputTokensPerSecond) : null;
-        double? uSm = null;
-        var sm = headline.Energy?.Gauges.Where(g => g.Id.Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase) || g.Id.Contains("sm_active", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (sm is { Count: > 0 }) uSm = sm.Average(g => g.Mean);
+        // SM activity is a utilization only against its ideal-batch reference: the activity at the saturation point.
+        var sm = Saturation.MeanSmActivity(headline.Energy);
+        double? uSm = sm is { } activity && saturation?.SmActivity is { } reference && reference > 0 ? Math.Min(1, activity / reference) : null;
         var (u, uSource) = (uSaturation, uSm) switch
         {
             ({ } a, _) when a > 0 => (a, "R_actual / R_sat"),
-            (_, { } b) when b > 0 => (Math.Min(1, b), "mean SM activity (DCGM_FI_PROF_SM_ACTIVE)"),
+            (_, { } b) when b > 0 => (b, "mean SM activity ÷ SM activity at R_sat"),
             _ => (1.0, "not measured: 1 assumed"),
         };
 
@@ -146,7 +156,7 @@ public sealed record MeasuredProduction(
             });
             itPower ??= result.ItPowerWatts;
         }
-        return new MeasuredProduction(result, kappa, kappaSource, meanContext, epsilon, epsilonSource, saturation, peak, peakSource, uSaturation, uSm, u, uSource,
+        return new MeasuredProduction(result, kappa, kappaSource, meanContext, epsilon, epsilonSource, saturation, peak, peakSource, uSaturation, uSm, sm, u, uSource,
             itPower, itSource, drawn, missing);
     }
 }

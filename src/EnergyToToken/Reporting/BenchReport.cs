@@ -66,6 +66,7 @@ public static class BenchReport
             Number(w, "value", s.Value);
             Number(w, "outputTokensPerSecond", s.OutputTokensPerSecond);
             Number(w, "goodputRequestsPerSecond", s.GoodputRequestsPerSecond);
+            Number(w, "smActivity", s.SmActivity);
             w.WriteEndObject();
         }
         else

@@ -275,6 +275,8 @@ public static class ResultReport
         w.WriteString("source", p.UtilizationSource);
         Number(w, "fromSaturation", p.UtilizationFromSaturation);
         Number(w, "fromSmActivity", p.UtilizationFromSmActivity);
+        Number(w, "smActivity", p.SmActivity);
+        Number(w, "smActivityAtSaturation", p.Saturation?.SmActivity);
         w.WriteEndObject();
         Number(w, "pItWatts", p.ItPowerWatts);
         w.WriteString("pItSource", p.ItPowerSource ?? NotDisclosed);

@@ -299,7 +299,8 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         var best = plan.Slo is null ? null : ordered.LastOrDefault(passes);
         var saturation = best is null ? null
             : new Saturation(parameter, best.Run.Point!.Value.Value, best.Run.Analysis.Headline.OutputTokensPerSecond, best.Run.Metrics.GoodputRequestsPerSecond ?? double.NaN,
-                $"this {(plan.Slo is null ? "sweep" : "series")}: {parameter} {best.Run.Point!.Value.Value.ToString("0.###", CultureInfo.InvariantCulture)}, the highest load that met the SLO");
+                $"this series: {parameter} {best.Run.Point!.Value.Value.ToString("0.###", CultureInfo.InvariantCulture)}, the highest load that met the SLO",
+                Saturation.MeanSmActivity(best.Run.Analysis.Headline.Energy));
         // With R_sat known, every point's production function gains the realized convention and U = R_actual / R_sat.
         if (saturation is not null && Analysis.Saturation is null) ordered = [.. ordered.Select(p => WithSaturation(p, directory, saturation))];
         var complete = !cancellationToken.IsCancellationRequested && points.All(p => p.Run.Result.Complete);

@@ -222,6 +222,7 @@ public static class RunFacts
             w.WriteNumber("outputTokensPerSecond", sat.OutputTokensPerSecond);
             Number(w, "goodputRequestsPerSecond", sat.GoodputRequestsPerSecond);
             w.WriteString("source", sat.Source);
+            Number(w, "smActivity", sat.SmActivity);
             w.WriteEndObject();
         }
         else
@@ -294,7 +295,7 @@ public static class RunFacts
             Devices = OptionalDouble(a, "devices") is { } n ? (int)n : null,
             Precision = OptionalString(a, "precision"),
             Saturation = a.GetProperty("saturation") is { ValueKind: JsonValueKind.Object } s
-                ? new Analysis.Saturation(s.GetProperty("parameter").GetString()!, D(s, "value"), D(s, "outputTokensPerSecond"), D(s, "goodputRequestsPerSecond"), s.GetProperty("source").GetString()!)
+                ? new Analysis.Saturation(s.GetProperty("parameter").GetString()!, D(s, "value"), D(s, "outputTokensPerSecond"), D(s, "goodputRequestsPerSecond"), s.GetProperty("source").GetString()!, OptionalDouble(s, "smActivity"))
                 : null,
             ItPowerWatts = OptionalDouble(a, "pIt"),
             FacilityPowerWatts = OptionalDouble(a, "pFacility"),
