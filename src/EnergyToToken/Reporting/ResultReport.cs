@@ -333,8 +333,31 @@ public static class ResultReport
         if (run.Slo is null) w.WriteNull("latencyMet");
         else w.WriteBoolean("latencyMet", a.Metrics.SloMet);
         w.WriteBoolean("qualityDeclared", a.Quality.Count > 0);
+        // q*: a declared quality with a tolerance is the target; a quality set of the same name measured here meets it or not.
+        var checks = QualityChecks(a.Quality);
+        if (checks.Count == 0) w.WriteNull("qualityMet");
+        else w.WriteBoolean("qualityMet", checks.All(c => c.Met));
+        w.WriteStartArray("qualityChecks");
+        foreach (var c in checks)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", c.Target.Name);
+            w.WriteString("target", c.Target.ToString());
+            w.WriteNumber("measured", c.Measured.Value);
+            w.WriteBoolean("met", c.Met);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    /// <summary>Each declared target (a declared quality with a tolerance) against a quality measured by this run under the same name.</summary>
+    internal static List<(QualityDeclaration Target, QualityDeclaration Measured, bool Met)> QualityChecks(IReadOnlyList<QualityDeclaration> qualities) =>
+        [.. from target in qualities
+            where target.Source == "declared" && target.Tolerance is not null
+            from measured in qualities
+            where measured.Source != "declared" && measured.Name == target.Name
+            select (target, measured, measured.Within(target))];
 
     /// <summary>The six dimensions of spec §6: every item filled, or "not disclosed".</summary>
     private static void Disclosure(Utf8JsonWriter w, RunData run, RunAnalysisResult a)
@@ -350,7 +373,7 @@ public static class ResultReport
         Dimension("operatingPoint", [
             ("quality", a.Quality.Count > 0 ? string.Join("; ", a.Quality.Select(q => $"{q} ({q.Source})")) : NotDisclosed),
             ("latency", Or(run.Slo?.ToString())),
-            ("met", run.Slo is null ? NotDisclosed : a.Metrics.SloMet ? "latency met" : "latency missed"),
+            ("met", Met(run.Slo is null ? null : a.Metrics.SloMet, QualityChecks(a.Quality) is { Count: > 0 } checks ? checks.All(c => c.Met) : null)),
         ]);
         var workload = f.GetProperty("workload");
         var arrivals = f.GetProperty("arrivals");
@@ -413,6 +436,16 @@ public static class ResultReport
             w.WriteEndObject();
         }
     }
+
+    private static string Met(bool? latency, bool? quality) => (latency, quality) switch
+    {
+        (null, null) => NotDisclosed,
+        _ => string.Join("; ", new[]
+        {
+            latency is { } l ? (l ? "latency met" : "latency missed") : null,
+            quality is { } q ? (q ? "quality met" : "quality missed") : null,
+        }.OfType<string>()),
+    };
 
     /// <summary>The arrival process in words: "closed loop, concurrency 16, 30 s".</summary>
     private static string Arrivals(JsonElement a)

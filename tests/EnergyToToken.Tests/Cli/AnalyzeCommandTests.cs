@@ -72,6 +72,17 @@ public sealed class AnalyzeCommandTests(TwinRunFixture fixture) : IClassFixture<
         Assert.True(root.GetProperty("operatingPoint").GetProperty("qualityDeclared").GetBoolean());
     }
 
+    [Theory]
+    [InlineData("set=0.5±0.5", true)] // any accuracy is within 0.5 ± 0.5
+    [InlineData("set=2±0.1", false)]
+    public void A_declared_quality_target_is_met_or_missed_by_the_quality_measured_under_its_name(string target, bool met)
+    {
+        var point = Analyze("--quality", target).GetProperty("operatingPoint");
+        Assert.Equal(met, point.GetProperty("qualityMet").GetBoolean());
+        var check = Assert.Single(point.GetProperty("qualityChecks").EnumerateArray());
+        Assert.Equal(target, check.GetProperty("target").GetString());
+    }
+
     [Fact]
     public void A_declared_pue_gives_facility_energy_and_is_named_as_the_pue_source()
     {
