@@ -65,8 +65,10 @@ internal sealed class AnalysisFlags
         {
             if (Try(() => QualityDeclaration.Parse(q)) is { } declared) qualities.Add(declared);
         }
-        // Given qualities replace the recorded ones; none given keeps them.
-        if (values.GetValue(Quality) is not { Length: > 0 }) qualities = [.. baseline.Quality];
+        // Given qualities replace the recorded declared ones; what the run measured (a quality set) stays.
+        qualities = values.GetValue(Quality) is { Length: > 0 }
+            ? [.. baseline.Quality.Where(q => q.Source != "declared"), .. qualities]
+            : [.. baseline.Quality];
         options = options with
         {
             Headline = headline,
