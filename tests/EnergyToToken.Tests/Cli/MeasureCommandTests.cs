@@ -124,6 +124,7 @@ public class MeasureCommandTests
     [Theory]
     [InlineData("measure")]
     [InlineData("meters")]
+    [InlineData("analyze")]
     public void Help_matches_its_golden_file(string command)
     {
         var (code, output, _) = Run(command, "--help");
