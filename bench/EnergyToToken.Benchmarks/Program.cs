@@ -37,6 +37,16 @@ switch (args.FirstOrDefault())
     case "chunk-file":
         ChunkFileCommands.Measure(args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 20_000_000);
         break;
+    case "analysis-trace":
+        AnalysisCommands.Trace(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1024,
+            args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 3600,
+            args.Length > 3 ? args[3] : null);
+        break;
+    case "analysis-measure":
+        // analysis-measure DIR: the child process of analysis-trace, so that its peak working set is the analysis's own.
+        AnalysisCommands.Measure(args[1], inChild: false);
+        break;
     case "twin-serve":
         // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
         await TwinCommands.Serve(

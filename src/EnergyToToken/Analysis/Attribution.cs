@@ -62,6 +62,19 @@ internal sealed class EnergyIntervals
         var k = Array.BinarySearch(Edges, t);
         return k >= 0 ? k : ~k - 1;
     }
+
+    /// <summary>
+    /// <see cref="Find(double)"/> for times met in order: walks forward from <paramref name="hint"/>, the interval of an
+    /// earlier time (a request's chunks cross a few intervals each, so a binary search per chunk is wasted); searches
+    /// when the hint is outside the intervals or after <paramref name="t"/>. Same answer as <see cref="Find(double)"/>.
+    /// </summary>
+    public int Find(double t, int hint)
+    {
+        // Also true for NaN, which Find places before the first interval.
+        if (hint < 0 || hint >= Count || !(t >= Edges[hint])) return Find(t);
+        while (hint < Count && t >= Edges[hint + 1]) hint++;
+        return hint;
+    }
 }
 
 /// <summary>Per-token dynamic energy of the two phases, J, and how they were obtained.</summary>
@@ -116,48 +129,56 @@ internal static class Attribution
         var decode = new double[n];
         var occupancy = new double[n];
         var spans = new Spans(t);
+        // Each span's share of every interval it crosses, reused request after request (a run holds hundreds of millions
+        // of chunks: no allocation or delegate call per chunk). Pieces come in the order the intervals are crossed, so
+        // sums are taken in the same order whatever holds them.
+        var pieces = new Pieces();
+        var decodePhase = new Pieces();
         for (var r = 0; r < t.Count; r++)
         {
-            spans.Prefill(r, (i, w) => prefill[i] += w, intervals);
-            spans.Decode(r, (i, w) => decode[i] += w, intervals);
-            spans.InFlight(r, (i, s, _) => occupancy[i] += s, intervals);
+            spans.Prefill(r, pieces, intervals);
+            foreach (var (i, w) in pieces.All) prefill[i] += w;
+            spans.Decode(r, pieces, intervals);
+            foreach (var (i, w) in pieces.All) decode[i] += w;
+            spans.InFlight(r, pieces, decodePhase, intervals);
+            foreach (var (i, s) in pieces.All) occupancy[i] += s;
+            foreach (var (i, s) in decodePhase.All) occupancy[i] += s;
         }
         var coefficients = calibrated ?? Fit(intervals, prefill, decode);
         var (a, b) = (coefficients.PrefillJoulesPerToken, coefficients.DecodeJoulesPerToken);
 
         var energy = new RequestEnergy[t.Count];
-        var attributedDynamic = new double[n];
-        var attributedStatic = new double[n];
         for (var r = 0; r < t.Count; r++)
         {
             double pd = 0, dd = 0, ps = 0, ds = 0;
-            spans.Prefill(r, (i, w) =>
+            spans.Prefill(r, pieces, intervals);
+            foreach (var (i, w) in pieces.All)
             {
                 var work = a * prefill[i] + b * decode[i];
                 if (work > 0) pd += intervals.Dynamic(i) * a * w / work;
-            }, intervals);
-            spans.Decode(r, (i, w) =>
+            }
+            spans.Decode(r, pieces, intervals);
+            foreach (var (i, w) in pieces.All)
             {
                 var work = a * prefill[i] + b * decode[i];
                 if (work > 0) dd += intervals.Dynamic(i) * b * w / work;
-            }, intervals);
-            spans.InFlight(r, (i, s, inPrefill) =>
+            }
+            // Time in flight before the first chunk is the prefill phase's, after it the decode phase's.
+            spans.InFlight(r, pieces, decodePhase, intervals);
+            foreach (var (i, s) in pieces.All)
             {
-                if (occupancy[i] <= 0) return;
+                if (occupancy[i] <= 0) continue;
                 var share = s / occupancy[i];
-                var idle = intervals.Static(i) * share;
-                var noWork = a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
-                if (inPrefill)
-                {
-                    ps += idle;
-                    pd += noWork;
-                }
-                else
-                {
-                    ds += idle;
-                    dd += noWork;
-                }
-            }, intervals);
+                ps += intervals.Static(i) * share;
+                pd += a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+            }
+            foreach (var (i, s) in decodePhase.All)
+            {
+                if (occupancy[i] <= 0) continue;
+                var share = s / occupancy[i];
+                ds += intervals.Static(i) * share;
+                dd += a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+            }
             energy[r] = new RequestEnergy(pd, dd, ps, ds);
         }
 
@@ -265,14 +286,18 @@ internal static class Attribution
             return (chunks[0] - d, chunks[0]);
         }
 
-        public void Prefill(int r, Action<int, double> add, EnergyIntervals intervals)
+        /// <summary>Request r's prompt tokens in each interval, into <paramref name="pieces"/> (cleared first).</summary>
+        public void Prefill(int r, Pieces pieces, EnergyIntervals intervals)
         {
+            pieces.Clear();
             if (PrefillSpan(r) is not { } span) return;
-            Spread(span.From, span.To, _t.InputTokens(r), add, intervals);
+            Spread(span.From, span.To, _t.InputTokens(r), pieces, intervals, -1);
         }
 
-        public void Decode(int r, Action<int, double> add, EnergyIntervals intervals)
+        /// <summary>Request r's decoded tokens in each interval, into <paramref name="pieces"/> (cleared first).</summary>
+        public void Decode(int r, Pieces pieces, EnergyIntervals intervals)
         {
+            pieces.Clear();
             var chunks = _t.Chunks(r);
             var tokens = _t.OutputTokens[r] - 1;
             if (chunks.Length == 0 || tokens <= 0) return;
@@ -280,48 +305,80 @@ internal static class Attribution
             {
                 // Every token came in one chunk: decoded over the span the prompt was prefilled in.
                 var span = PrefillSpan(r)!.Value;
-                Spread(span.From, span.To, tokens, add, intervals);
+                Spread(span.From, span.To, tokens, pieces, intervals, -1);
                 return;
             }
             var perChunk = tokens / (double)(chunks.Length - 1);
-            for (var k = 1; k < chunks.Length; k++) Spread(chunks[k - 1], chunks[k], perChunk, add, intervals);
+            // Each gap starts where the one before ended: its interval is found by walking on from there.
+            var at = -1;
+            for (var k = 1; k < chunks.Length; k++) at = Spread(chunks[k - 1], chunks[k], perChunk, pieces, intervals, at);
         }
 
-        /// <summary>Time in flight per interval, split at the first chunk into the prefill phase (sent → first) and the decode phase.</summary>
-        public void InFlight(int r, Action<int, double, bool> add, EnergyIntervals intervals)
+        /// <summary>
+        /// Time in flight per interval, split at the first chunk into the prefill phase (sent → first, into
+        /// <paramref name="prefillPhase"/>) and the decode phase (into <paramref name="decodePhase"/>); both cleared first.
+        /// </summary>
+        public void InFlight(int r, Pieces prefillPhase, Pieces decodePhase, EnergyIntervals intervals)
         {
+            prefillPhase.Clear();
+            decodePhase.Clear();
             var chunks = _t.Chunks(r);
             var end = double.IsNaN(_t.End[r]) ? (chunks.Length > 0 ? chunks[^1] : _t.Sent[r]) : _t.End[r];
             var first = chunks.Length > 0 ? chunks[0] : end;
-            Cut(_t.Sent[r], first, (i, s) => add(i, s, true), intervals);
-            Cut(first, end, (i, s) => add(i, s, false), intervals);
+            Cut(_t.Sent[r], first, 1, prefillPhase, intervals, -1);
+            Cut(first, end, 1, decodePhase, intervals, -1);
         }
 
-        /// <summary>Spreads <paramref name="amount"/> uniformly over [from, to]; a zero-length span lands in the interval holding it.</summary>
-        private static void Spread(double from, double to, double amount, Action<int, double> add, EnergyIntervals intervals)
+        /// <summary>
+        /// Spreads <paramref name="amount"/> uniformly over [from, to]; a zero-length span lands in the interval holding it.
+        /// Returns the interval of <paramref name="from"/> (or −1), a hint for a later span (<see cref="EnergyIntervals.Find(double, int)"/>).
+        /// </summary>
+        private static int Spread(double from, double to, double amount, Pieces pieces, EnergyIntervals intervals, int hint)
         {
-            if (amount == 0) return;
+            if (amount == 0) return hint;
             if (!(to > from))
             {
-                var k = intervals.Find(from);
-                if (k >= 0 && k < intervals.Count) add(k, amount);
-                return;
+                var k = intervals.Find(from, hint);
+                if (k >= 0 && k < intervals.Count) pieces.Add(k, amount);
+                return k;
             }
             var density = amount / (to - from);
-            Cut(from, to, (i, s) => add(i, s * density), intervals);
+            return Cut(from, to, density, pieces, intervals, hint);
         }
 
-        /// <summary>Calls <paramref name="add"/> with each interval's overlap with [from, to], s.</summary>
-        private static void Cut(double from, double to, Action<int, double> add, EnergyIntervals intervals)
+        /// <summary>
+        /// Adds each interval's overlap with [from, to], s, times <paramref name="scale"/> (1 for time itself; × 1 is
+        /// exact). Returns the interval of <paramref name="from"/> (at least 0), or <paramref name="hint"/> for an empty span.
+        /// </summary>
+        private static int Cut(double from, double to, double scale, Pieces pieces, EnergyIntervals intervals, int hint)
         {
-            if (!(to > from)) return;
+            if (!(to > from)) return hint;
             var edges = intervals.Edges;
-            var i = Math.Max(0, intervals.Find(from));
+            var i = Math.Max(0, intervals.Find(from, hint));
+            var start = i;
             for (; i < intervals.Count && edges[i] < to; i++)
             {
                 var overlap = Math.Min(to, edges[i + 1]) - Math.Max(from, edges[i]);
-                if (overlap > 0) add(i, overlap);
+                if (overlap > 0) pieces.Add(i, overlap * scale);
             }
+            return start;
+        }
+    }
+
+    /// <summary>A reusable list of (interval, amount): what one span leaves in each interval it crosses, in order.</summary>
+    internal sealed class Pieces
+    {
+        private (int Interval, double Amount)[] _items = new (int, double)[256];
+        private int _count;
+
+        public ReadOnlySpan<(int Interval, double Amount)> All => _items.AsSpan(0, _count);
+
+        public void Clear() => _count = 0;
+
+        public void Add(int interval, double amount)
+        {
+            if (_count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+            _items[_count++] = (interval, amount);
         }
     }
 }

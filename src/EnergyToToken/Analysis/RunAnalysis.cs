@@ -312,9 +312,11 @@ public static class RunAnalysis
             var chunks = t.Chunks(r);
             if (chunks.Length == 0) continue;
             var perChunk = t.OutputTokens[r] / (double)chunks.Length;
+            // A request's chunks come in time order: each one's interval is found by walking on from the previous one's.
+            var k = -1;
             foreach (var c in chunks)
             {
-                var k = intervals.Find(c);
+                k = intervals.Find(c, k);
                 if (k >= 0 && k < n) tokens[k] += perChunk;
             }
         }

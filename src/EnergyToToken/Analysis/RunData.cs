@@ -152,20 +152,43 @@ public sealed class RunData
         var start = new int[n + 1];
         for (var r = 0; r < n; r++) start[r + 1] = start[r] + counts[r];
         // The file holds requests in index order; the timeline keeps requests.csv's order, so map each block.
-        var chunks = ChunkFile.Read(Required(directory, ChunkFile.Name));
-        var times = chunks.Times;
-        if (times.Length != start[n]) throw new FormatException($"{ChunkFile.Name} holds {times.Length} chunks but requests.csv counts {start[n]}.");
-        // Rows come in index order (requests.csv is usually in it too); each request's block is checked where it is read.
         var byIndex = Enumerable.Range(0, n).OrderBy(r => index[r]).ToArray();
-        var inOrder = byIndex.Select((r, i) => r == i).All(x => x);
-        var placed = inOrder ? times : new double[times.Length];
+        // Each request's block is checked where it is read: its first and last rows must hold its index. The rows to
+        // check, in file order, are checked row group by row group, so the request column is never held whole.
+        var checks = new List<(int Row, int Request)>();
         var row = 0;
         foreach (var r in byIndex)
         {
-            if (counts[r] > 0 && (chunks.Request[row] != index[r] || chunks.Request[row + counts[r] - 1] != index[r]))
-                throw new FormatException($"{ChunkFile.Name} does not hold request {index[r]}'s {counts[r]} chunks where requests.csv puts them.");
-            if (!inOrder) Array.Copy(times, row, placed, start[r], counts[r]);
+            if (counts[r] > 0)
+            {
+                checks.Add((row, r));
+                checks.Add((row + counts[r] - 1, r));
+            }
             row += counts[r];
+        }
+        var next = 0;
+        int? misplaced = null;
+        var times = ChunkFile.ReadTimes(Required(directory, ChunkFile.Name), (requests, firstRow) =>
+        {
+            for (; next < checks.Count && checks[next].Row < firstRow + requests.Length; next++)
+            {
+                var (at, r) = checks[next];
+                if (misplaced is null && requests[at - firstRow] != index[r]) misplaced = r;
+            }
+        });
+        if (times.Length != start[n]) throw new FormatException($"{ChunkFile.Name} holds {times.Length} chunks but requests.csv counts {start[n]}.");
+        if (misplaced is { } m) throw new FormatException($"{ChunkFile.Name} does not hold request {index[m]}'s {counts[m]} chunks where requests.csv puts them.");
+        // Rows come in index order (requests.csv is usually in it too).
+        var inOrder = byIndex.Select((r, i) => r == i).All(x => x);
+        var placed = inOrder ? times : new double[times.Length];
+        if (!inOrder)
+        {
+            row = 0;
+            foreach (var r in byIndex)
+            {
+                Array.Copy(times, row, placed, start[r], counts[r]);
+                row += counts[r];
+            }
         }
         times = placed;
         return new RequestTimeline

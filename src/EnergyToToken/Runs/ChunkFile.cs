@@ -115,6 +115,33 @@ public static class ChunkFile
     /// <exception cref="EnergyToTokenException">The file is missing, unreadable, damaged or not a chunk file.</exception>
     public static ChunkColumns Read(string path)
     {
+        int[] requests = [];
+        var times = Read(path, total =>
+        {
+            requests = GC.AllocateUninitializedArray<int>((int)total);
+            return (group, firstRow) => group.CopyTo(requests.AsSpan(firstRow));
+        });
+        return new ChunkColumns(requests, times);
+    }
+
+    /// <summary>
+    /// Reads the <c>t_s</c> column as <see cref="Read(string)"/> does but keeps no <c>request</c> column: each row group's
+    /// request indices are handed to <paramref name="requests"/> with the position of the group's first row, in a buffer
+    /// reused from group to group (valid during the call only). A long trace then takes 8 bytes a chunk in memory, not
+    /// 12: 0.7 GB less for 184 M chunks, and seconds less, since memory touched for the first time is slow on a VM.
+    /// </summary>
+    /// <param name="requests">Called once per row group, in file order. It must not throw: an exception from it would be
+    /// reported as a damaged file; record a problem and throw after the read instead.</param>
+    /// <exception cref="EnergyToTokenException">The file is missing, unreadable, damaged or not a chunk file.</exception>
+    public static double[] ReadTimes(string path, Action<ReadOnlySpan<int>, int> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        return Read(path, _ => requests);
+    }
+
+    /// <param name="begin">Given the row count, returns what receives each row group's request indices.</param>
+    private static double[] Read(string path, Func<long, Action<ReadOnlySpan<int>, int>> begin)
+    {
         ArgumentNullException.ThrowIfNull(path);
         FileStream file;
         try
@@ -134,7 +161,7 @@ public static class ChunkFile
         {
             try
             {
-                return Read(file, path);
+                return Read(file, path, begin);
             }
             catch (Exception e) when (e is not (EnergyToTokenException or OutOfMemoryException))
             {
@@ -146,7 +173,7 @@ public static class ChunkFile
         }
     }
 
-    private static ChunkColumns Read(FileStream file, string path)
+    private static double[] Read(FileStream file, string path, Func<long, Action<ReadOnlySpan<int>, int>> begin)
     {
         var reader = ParquetReader.CreateAsync(file, leaveStreamOpen: true).GetAwaiter().GetResult();
         try
@@ -156,21 +183,24 @@ public static class ChunkFile
             var total = reader.Metadata?.NumRows ?? throw Damaged(path, "it has no file metadata");
             if (total < 0 || total > Array.MaxLength) throw Damaged(path, $"its metadata gives {total} rows");
 
-            // Every element is written below (the row groups must add up to the total), so skip zeroing 12 bytes a row.
-            var requests = GC.AllocateUninitializedArray<int>((int)total);
+            var requests = begin(total);
+            // Every element is written below (the row groups must add up to the total), so skip zeroing 8 bytes a row.
             var times = GC.AllocateUninitializedArray<double>((int)total);
+            int[] group = [];
             var filled = 0;
             for (var g = 0; g < reader.RowGroupCount; g++)
             {
-                using var group = reader.OpenRowGroupReader(g);
-                var rows = group.RowCount;
+                using var rowGroup = reader.OpenRowGroupReader(g);
+                var rows = rowGroup.RowCount;
                 if (rows < 0 || rows > total - filled) throw Damaged(path, $"its row groups hold more rows than the {total} its metadata gives");
-                group.ReadAsync(request, requests.AsMemory(filled, (int)rows)).AsTask().GetAwaiter().GetResult();
-                group.ReadAsync(time, times.AsMemory(filled, (int)rows)).AsTask().GetAwaiter().GetResult();
+                if (group.Length < rows) group = new int[rows];
+                rowGroup.ReadAsync(request, group.AsMemory(0, (int)rows)).AsTask().GetAwaiter().GetResult();
+                rowGroup.ReadAsync(time, times.AsMemory(filled, (int)rows)).AsTask().GetAwaiter().GetResult();
+                requests(group.AsSpan(0, (int)rows), filled);
                 filled += (int)rows;
             }
             if (filled != total) throw Damaged(path, $"its row groups hold {filled} rows, its metadata {total}");
-            return new ChunkColumns(requests, times);
+            return times;
         }
         finally
         {
