@@ -92,6 +92,18 @@ public readonly record struct RequestEnergy(double PrefillDynamic, double Decode
     public double Gross => Dynamic + Static;
 }
 
+/// <summary>The served model's roofline per token: FLOP and bytes, for the roofline attribution.</summary>
+/// <param name="AttentionFlopPerPair">Attention FLOP per (token, attended token) pair.</param>
+/// <param name="WeightBytes">Bytes of weights read once per engine step.</param>
+public sealed record RooflineCosts(string Model, double WeightFlopPerToken, double AttentionFlopPerPair, double KvBytesPerToken, double WeightBytes)
+{
+    public static RooflineCosts Of(Catalog.ModelArchitecture model, string precision)
+    {
+        var bytes = Catalog.Precisions.Bytes(precision);
+        return new RooflineCosts(model.Name, model.WeightFlopPerToken, model.AttentionFlopPerToken(1), model.KvCacheBytesPerToken(bytes), model.WeightBytes(bytes));
+    }
+}
+
 /// <summary>
 /// The whole attribution: per request, what could not be attributed (dynamic energy in intervals with no request in
 /// flight, static energy of idle gaps), and the conservation check.
@@ -103,7 +115,17 @@ public sealed record AttributionResult(
     double UnattributedStaticJoules,
     double MeasuredDynamicJoules,
     double MeasuredStaticJoules,
-    double ConservationError);
+    double ConservationError)
+{
+    /// <summary>"roofline" (e_f·FLOP + e_b·bytes per token) or "tokens" (a per prompt token, b per decoded token).</summary>
+    public string Model { get; init; } = "tokens";
+
+    /// <summary>The roofline's fitted energy per FLOP, J; NaN for the token model.</summary>
+    public double JoulesPerFlop { get; init; } = double.NaN;
+
+    /// <summary>The roofline's fitted energy per byte moved, J; NaN for the token model.</summary>
+    public double JoulesPerByte { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// The phase split and per-request attribution of measurement.md §4 under continuous batching.
@@ -122,12 +144,15 @@ internal static class Attribution
 {
     public const double ConservationTolerance = 1e-9;
 
-    public static AttributionResult Run(RequestTimeline t, EnergyIntervals intervals, PhaseCoefficients? calibrated)
+    public static AttributionResult Run(RequestTimeline t, EnergyIntervals intervals, PhaseCoefficients? calibrated, RooflineCosts? roofline = null)
     {
         var n = intervals.Count;
         var prefill = new double[n];
+        var prefillContext = new double[n];
         var decode = new double[n];
+        var decodeContext = new double[n];
         var occupancy = new double[n];
+        var decoding = new double[n];
         var spans = new Spans(t);
         // Each span's share of every interval it crosses, reused request after request (a run holds hundreds of millions
         // of chunks: no allocation or delegate call per chunk). Pieces come in the order the intervals are crossed, so
@@ -137,31 +162,49 @@ internal static class Attribution
         for (var r = 0; r < t.Count; r++)
         {
             spans.Prefill(r, pieces, intervals);
-            foreach (var (i, w) in pieces.All) prefill[i] += w;
+            Accumulate(pieces, prefill, prefillContext);
             spans.Decode(r, pieces, intervals);
-            foreach (var (i, w) in pieces.All) decode[i] += w;
+            Accumulate(pieces, decode, decodeContext);
             spans.InFlight(r, pieces, decodePhase, intervals);
             foreach (var (i, s) in pieces.All) occupancy[i] += s;
-            foreach (var (i, s) in decodePhase.All) occupancy[i] += s;
+            foreach (var (i, s) in decodePhase.All)
+            {
+                occupancy[i] += s;
+                decoding[i] += s;
+            }
         }
-        var coefficients = calibrated ?? Fit(intervals, prefill, decode);
-        var (a, b) = (coefficients.PrefillJoulesPerToken, coefficients.DecodeJoulesPerToken);
+
+        // The model of each interval's dynamic energy: per token (a·P + b·D), or the roofline (e_f·FLOP + e_b·bytes).
+        var model = roofline is not null && calibrated is null
+            ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, spans.StepSeconds)
+            : new Roofline(calibrated ?? Fit(intervals, prefill, decode));
+        var work = new double[n];
+        for (var i = 0; i < n; i++) work[i] = model.Work(i, prefill[i], prefillContext[i], decode[i], decodeContext[i]);
 
         var energy = new RequestEnergy[t.Count];
+        double prefillModel = 0, decodeModel = 0, prefillTokens = 0, decodeTokens = 0;
         for (var r = 0; r < t.Count; r++)
         {
             double pd = 0, dd = 0, ps = 0, ds = 0;
             spans.Prefill(r, pieces, intervals);
+            var context = pieces.Context;
+            var k = 0;
             foreach (var (i, w) in pieces.All)
             {
-                var work = a * prefill[i] + b * decode[i];
-                if (work > 0) pd += intervals.Dynamic(i) * a * w / work;
+                var own = model.Prefill(i, w, context[k++]);
+                prefillModel += own;
+                prefillTokens += w;
+                if (work[i] > 0) pd += intervals.Dynamic(i) * own / work[i];
             }
             spans.Decode(r, pieces, intervals);
+            context = pieces.Context;
+            k = 0;
             foreach (var (i, w) in pieces.All)
             {
-                var work = a * prefill[i] + b * decode[i];
-                if (work > 0) dd += intervals.Dynamic(i) * b * w / work;
+                var own = model.Decode(i, w, context[k++]);
+                decodeModel += own;
+                decodeTokens += w;
+                if (work[i] > 0) dd += intervals.Dynamic(i) * own / work[i];
             }
             // Time in flight before the first chunk is the prefill phase's, after it the decode phase's.
             spans.InFlight(r, pieces, decodePhase, intervals);
@@ -170,14 +213,14 @@ internal static class Attribution
                 if (occupancy[i] <= 0) continue;
                 var share = s / occupancy[i];
                 ps += intervals.Static(i) * share;
-                pd += a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+                pd += work[i] > 0 ? 0 : intervals.Dynamic(i) * share;
             }
             foreach (var (i, s) in decodePhase.All)
             {
                 if (occupancy[i] <= 0) continue;
                 var share = s / occupancy[i];
                 ds += intervals.Static(i) * share;
-                dd += a * prefill[i] + b * decode[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+                dd += work[i] > 0 ? 0 : intervals.Dynamic(i) * share;
             }
             energy[r] = new RequestEnergy(pd, dd, ps, ds);
         }
@@ -187,8 +230,7 @@ internal static class Attribution
         {
             measuredDynamic += intervals.Dynamic(i);
             measuredStatic += intervals.Static(i);
-            var working = a * prefill[i] + b * decode[i] > 0;
-            if (!working && occupancy[i] <= 0) unattributedDynamic += intervals.Dynamic(i);
+            if (!(work[i] > 0) && occupancy[i] <= 0) unattributedDynamic += intervals.Dynamic(i);
             if (occupancy[i] <= 0) unattributedStatic += intervals.Static(i);
         }
         var attributed = energy.Sum(e => e.Gross);
@@ -197,7 +239,100 @@ internal static class Attribution
         // A bug, not a measurement problem: the split must hand out exactly what was measured.
         if (error > ConservationTolerance && measured != 0)
             throw new InvalidOperationException($"Attribution does not conserve energy: {attributed + unattributedDynamic + unattributedStatic} J handed out of {measured} J measured (relative error {error:E2}).");
-        return new AttributionResult(coefficients, energy, unattributedDynamic, unattributedStatic, measuredDynamic, measuredStatic, error);
+        // The roofline's per-token costs differ token by token; what it implies per phase on average is its coefficient.
+        var coefficients = model.Coefficients ?? new PhaseCoefficients(prefillTokens > 0 ? prefillModel / prefillTokens : double.NaN,
+            decodeTokens > 0 ? decodeModel / decodeTokens : double.NaN, "roofline regression", double.NaN, double.NaN, model.Intervals, model.RSquared);
+        return new AttributionResult(coefficients, energy, unattributedDynamic, unattributedStatic, measuredDynamic, measuredStatic, error)
+        {
+            Model = model.Coefficients is null ? "roofline" : "tokens",
+            JoulesPerFlop = model.JoulesPerFlop,
+            JoulesPerByte = model.JoulesPerByte,
+        };
+    }
+
+    private static void Accumulate(Pieces pieces, double[] amount, double[] context)
+    {
+        var c = pieces.Context;
+        var k = 0;
+        foreach (var (i, w) in pieces.All)
+        {
+            amount[i] += w;
+            context[i] += c[k++];
+        }
+    }
+
+    /// <summary>
+    /// How an interval's dynamic energy is modelled and shared. Per token: a prefill token costs a, a decode token b.
+    /// Roofline (when the model's architecture is known): a token costs e_f × its FLOP (2·N_active + the attention FLOP of
+    /// the context it attends to) plus e_b × its bytes (the KV it reads and writes, and its share of the weights read once
+    /// per engine step, split over the step's tokens), with e_f and e_b fitted to the intervals. Steps per interval are
+    /// decode tokens ÷ the mean number of requests decoding (each emits one token a step); an interval with prompts but no
+    /// decode counts its length ÷ the median inter-chunk gap.
+    /// </summary>
+    private sealed class Roofline
+    {
+        private readonly RooflineCosts? _costs;
+        private readonly double[]? _stepBytes;
+        private readonly double[]? _tokens;
+
+        public Roofline(PhaseCoefficients coefficients) => Coefficients = coefficients;
+
+        private Roofline(RooflineCosts costs, double[] stepBytes, double[] tokens, PhaseCoefficients fit)
+        {
+            _costs = costs;
+            _stepBytes = stepBytes;
+            _tokens = tokens;
+            JoulesPerFlop = fit.PrefillJoulesPerToken;
+            JoulesPerByte = fit.DecodeJoulesPerToken;
+            Intervals = fit.Intervals;
+            RSquared = fit.RSquared;
+        }
+
+        /// <summary>The per-token coefficients; null for the roofline.</summary>
+        public PhaseCoefficients? Coefficients { get; }
+
+        public double JoulesPerFlop { get; } = double.NaN;
+
+        public double JoulesPerByte { get; } = double.NaN;
+
+        public int Intervals { get; }
+
+        public double RSquared { get; } = double.NaN;
+
+        public static Roofline Fit(RooflineCosts c, EnergyIntervals intervals, double[] prefill, double[] prefillContext, double[] decode, double[] decodeContext,
+            double[] decoding, double stepSeconds)
+        {
+            var n = intervals.Count;
+            var flop = new double[n];
+            var bytes = new double[n];
+            var stepBytes = new double[n];
+            var tokens = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                var steps = decode[i] > 0 && decoding[i] > 0 ? decode[i] * intervals.Seconds(i) / decoding[i]
+                    : prefill[i] > 0 && stepSeconds > 0 ? intervals.Seconds(i) / stepSeconds : 0;
+                stepBytes[i] = c.WeightBytes * steps;
+                tokens[i] = prefill[i] + decode[i];
+                flop[i] = c.WeightFlopPerToken * tokens[i] + c.AttentionFlopPerPair * (prefillContext[i] + decodeContext[i]);
+                bytes[i] = c.KvBytesPerToken * (2 * prefill[i] + decodeContext[i] + decode[i]) + stepBytes[i];
+            }
+            var fit = Attribution.Fit(intervals, flop, bytes);
+            return new Roofline(c, stepBytes, tokens, fit);
+        }
+
+        public double Work(int i, double prefill, double prefillContext, double decode, double decodeContext) =>
+            Prefill(i, prefill, prefillContext) + Decode(i, decode, decodeContext);
+
+        /// <summary>Modelled dynamic energy of <paramref name="tokens"/> prompt tokens attending to <paramref name="context"/> pairs in interval i.</summary>
+        public double Prefill(int i, double tokens, double context) => _costs is { } c
+            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context) + JoulesPerByte * (c.KvBytesPerToken * 2 * tokens + WeightShare(i, tokens))
+            : Coefficients!.PrefillJoulesPerToken * tokens;
+
+        public double Decode(int i, double tokens, double context) => _costs is { } c
+            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context) + JoulesPerByte * (c.KvBytesPerToken * (context + tokens) + WeightShare(i, tokens))
+            : Coefficients!.DecodeJoulesPerToken * tokens;
+
+        private double WeightShare(int i, double tokens) => _tokens![i] > 0 ? _stepBytes![i] * tokens / _tokens[i] : 0;
     }
 
     /// <summary>Non-negative least squares of E_i on (P_i, D_i) without intercept, with standard errors from the residuals.</summary>
@@ -276,6 +411,9 @@ internal static class Attribution
             _step = gaps.Count > 0 ? Stats.Percentile(gaps, 0.5) : 0;
         }
 
+        /// <summary>One engine step: the median gap between chunks, s.</summary>
+        public double StepSeconds => _step;
+
         /// <summary>The span over which request r's prompt was prefilled; null without a first chunk.</summary>
         public (double From, double To)? PrefillSpan(int r)
         {
@@ -291,7 +429,9 @@ internal static class Attribution
         {
             pieces.Clear();
             if (PrefillSpan(r) is not { } span) return;
-            Spread(span.From, span.To, _t.InputTokens(r), pieces, intervals, -1);
+            var prompt = (double)_t.InputTokens(r);
+            // Token j of the prompt attends to the j + 1 tokens up to it.
+            Spread(span.From, span.To, prompt, pieces, intervals, -1, prompt * (prompt + 1) / 2);
         }
 
         /// <summary>Request r's decoded tokens in each interval, into <paramref name="pieces"/> (cleared first).</summary>
@@ -301,17 +441,19 @@ internal static class Attribution
             var chunks = _t.Chunks(r);
             var tokens = _t.OutputTokens[r] - 1;
             if (chunks.Length == 0 || tokens <= 0) return;
+            var prompt = (double)_t.InputTokens(r);
             if (chunks.Length == 1)
             {
                 // Every token came in one chunk: decoded over the span the prompt was prefilled in.
                 var span = PrefillSpan(r)!.Value;
-                Spread(span.From, span.To, tokens, pieces, intervals, -1);
+                Spread(span.From, span.To, tokens, pieces, intervals, -1, tokens * (prompt + (tokens + 1) / 2.0));
                 return;
             }
             var perChunk = tokens / (double)(chunks.Length - 1);
-            // Each gap starts where the one before ended: its interval is found by walking on from there.
+            // Each gap starts where the one before ended: its interval is found by walking on from there. The tokens of
+            // chunk k attend to the prompt and the k · perChunk tokens generated before them (about).
             var at = -1;
-            for (var k = 1; k < chunks.Length; k++) at = Spread(chunks[k - 1], chunks[k], perChunk, pieces, intervals, at);
+            for (var k = 1; k < chunks.Length; k++) at = Spread(chunks[k - 1], chunks[k], perChunk, pieces, intervals, at, perChunk * (prompt + k * perChunk));
         }
 
         /// <summary>
@@ -333,24 +475,24 @@ internal static class Attribution
         /// Spreads <paramref name="amount"/> uniformly over [from, to]; a zero-length span lands in the interval holding it.
         /// Returns the interval of <paramref name="from"/> (or −1), a hint for a later span (<see cref="EnergyIntervals.Find(double, int)"/>).
         /// </summary>
-        private static int Spread(double from, double to, double amount, Pieces pieces, EnergyIntervals intervals, int hint)
+        private static int Spread(double from, double to, double amount, Pieces pieces, EnergyIntervals intervals, int hint, double context = 0)
         {
             if (amount == 0) return hint;
             if (!(to > from))
             {
                 var k = intervals.Find(from, hint);
-                if (k >= 0 && k < intervals.Count) pieces.Add(k, amount);
+                if (k >= 0 && k < intervals.Count) pieces.Add(k, amount, context);
                 return k;
             }
-            var density = amount / (to - from);
-            return Cut(from, to, density, pieces, intervals, hint);
+            var length = to - from;
+            return Cut(from, to, amount / length, pieces, intervals, hint, context / length);
         }
 
         /// <summary>
         /// Adds each interval's overlap with [from, to], s, times <paramref name="scale"/> (1 for time itself; × 1 is
         /// exact). Returns the interval of <paramref name="from"/> (at least 0), or <paramref name="hint"/> for an empty span.
         /// </summary>
-        private static int Cut(double from, double to, double scale, Pieces pieces, EnergyIntervals intervals, int hint)
+        private static int Cut(double from, double to, double scale, Pieces pieces, EnergyIntervals intervals, int hint, double contextScale = 0)
         {
             if (!(to > from)) return hint;
             var edges = intervals.Edges;
@@ -359,25 +501,36 @@ internal static class Attribution
             for (; i < intervals.Count && edges[i] < to; i++)
             {
                 var overlap = Math.Min(to, edges[i + 1]) - Math.Max(from, edges[i]);
-                if (overlap > 0) pieces.Add(i, overlap * scale);
+                if (overlap > 0) pieces.Add(i, overlap * scale, overlap * contextScale);
             }
             return start;
         }
     }
 
-    /// <summary>A reusable list of (interval, amount): what one span leaves in each interval it crosses, in order.</summary>
+    /// <summary>
+    /// A reusable list of (interval, amount, context): what one span leaves in each interval it crosses, in order. For
+    /// work, the amount is tokens and the context Σ over those tokens of the tokens each attends to.
+    /// </summary>
     internal sealed class Pieces
     {
         private (int Interval, double Amount)[] _items = new (int, double)[256];
+        private double[] _context = new double[256];
         private int _count;
 
         public ReadOnlySpan<(int Interval, double Amount)> All => _items.AsSpan(0, _count);
 
+        public ReadOnlySpan<double> Context => _context.AsSpan(0, _count);
+
         public void Clear() => _count = 0;
 
-        public void Add(int interval, double amount)
+        public void Add(int interval, double amount, double context = 0)
         {
-            if (_count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+            if (_count == _items.Length)
+            {
+                Array.Resize(ref _items, _items.Length * 2);
+                Array.Resize(ref _context, _items.Length);
+            }
+            _context[_count] = context;
             _items[_count++] = (interval, amount);
         }
     }

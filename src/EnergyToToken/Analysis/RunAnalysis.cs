@@ -209,7 +209,7 @@ public static class RunAnalysis
         if (wholeEnergy is not null && double.IsFinite(wholeEnergy.Total.Joules) && verdict.JoulesPerTokenReported)
         {
             var intervals = EnergyIntervals.Build(inside, from, to, idleWatts, minimum);
-            attribution = Attribution.Run(t, intervals, options.Calibration);
+            attribution = Attribution.Run(t, intervals, options.Calibration, Roofline(run, options, catalogs));
             (phases, perRequest) = Summarize(t, attribution);
         }
 
@@ -219,6 +219,13 @@ public static class RunAnalysis
         var production = MeasuredProduction.Build(run, options, catalogs, headline, verdict.JoulesPerTokenReported);
         return new RunAnalysisResult(metrics, verdict, whole, steady, steady is null ? HeadlineWindow.Whole : options.Headline, attribution, phases, perRequest,
             production, options.Quality, flags);
+    }
+
+    /// <summary>The served model's roofline costs when its architecture is known (options, else the run's deployment); null otherwise.</summary>
+    private static RooflineCosts? Roofline(RunData run, AnalysisOptions options, Catalog.Catalogs catalogs)
+    {
+        var name = options.ModelArchitecture ?? run.Deployment.ModelArchitecture;
+        return name is null ? null : RooflineCosts.Of(catalogs.Model(name), options.Precision ?? run.Deployment.Precision ?? "bf16");
     }
 
     /// <summary>The shortest steady state used, as a share of the whole window.</summary>
