@@ -131,7 +131,7 @@ internal static class AttributionValidation
             if (!File.Exists(Path.Combine(directory, TruthFile))) continue;
             Console.Error.WriteLine($"  {workload.Name} …");
             var data = RunData.Load(directory);
-            seconds = TimeSpan.FromSeconds(data.Facts.GetProperty("plan").GetProperty("arrivals").GetProperty("durationSeconds").GetDouble());
+            seconds = TimeSpan.FromSeconds(data.Facts.GetProperty("arrivals").GetProperty("durationSeconds").GetDouble());
             var comparison = Compare(data, RunAnalysis.Analyze(data, data.RecordedAnalysis, Catalogs.Load([])), Truth.Read(Path.Combine(directory, TruthFile)));
             rows.Add((workload, comparison));
             Report(comparison);
