@@ -47,6 +47,18 @@ switch (args.FirstOrDefault())
         // analysis-measure DIR: the child process of analysis-trace, so that its peak working set is the analysis's own.
         AnalysisCommands.Measure(args[1], inChild: false);
         break;
+    case "validate-attribution":
+        // validate-attribution [SECONDS] [--keep DIR]: keep the run directories and the twin's ground truth for a re-analysis.
+        var keepAt = Array.IndexOf(args, "--keep");
+        var numbers = args.Skip(1).Where((a, i) => keepAt < 0 || (i + 1 != keepAt && i + 1 != keepAt + 1)).ToArray();
+        await AttributionValidation.Run(
+            TimeSpan.FromSeconds(numbers.Length > 0 ? double.Parse(numbers[0], CultureInfo.InvariantCulture) : 20),
+            keepAt > 0 && keepAt + 1 < args.Length ? args[keepAt + 1] : null);
+        break;
+    case "validate-attribution-reanalyze":
+        // validate-attribution-reanalyze DIR: the kept runs analysed again (with the library as built now) and compared with their ground truth.
+        AttributionValidation.Reanalyze(args[1]);
+        break;
     case "twin-serve":
         // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
         await TwinCommands.Serve(
