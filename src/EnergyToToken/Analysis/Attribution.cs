@@ -144,6 +144,9 @@ internal static class Attribution
 {
     public const double ConservationTolerance = 1e-9;
 
+    /// <summary>Most tokens an engine step processes: vLLM's default <c>--max-num-batched-tokens</c> with chunked prefill.</summary>
+    public const int StepTokenBudget = 8192;
+
     public static AttributionResult Run(RequestTimeline t, EnergyIntervals intervals, PhaseCoefficients? calibrated, RooflineCosts? roofline = null)
     {
         var n = intervals.Count;
@@ -153,6 +156,7 @@ internal static class Attribution
         var decodeContext = new double[n];
         var occupancy = new double[n];
         var decoding = new double[n];
+        var prefilling = new double[n];
         var spans = new Spans(t);
         // Each span's share of every interval it crosses, reused request after request (a run holds hundreds of millions
         // of chunks: no allocation or delegate call per chunk). Pieces come in the order the intervals are crossed, so
@@ -163,6 +167,12 @@ internal static class Attribution
         {
             spans.Prefill(r, pieces, intervals);
             Accumulate(pieces, prefill, prefillContext);
+            if (t.InputTokens(r) > 0)
+            {
+                // Engine steps a prompt occupies: one per step budget of its tokens, shared out as its tokens are.
+                var steps = Math.Ceiling(t.InputTokens(r) / (double)StepTokenBudget) / t.InputTokens(r);
+                foreach (var (i, w) in pieces.All) prefilling[i] += w * steps;
+            }
             spans.Decode(r, pieces, intervals);
             Accumulate(pieces, decode, decodeContext);
             spans.InFlight(r, pieces, decodePhase, intervals);
@@ -176,7 +186,7 @@ internal static class Attribution
 
         // The model of each interval's dynamic energy: per token (a·P + b·D), or the roofline (e_f·FLOP + e_b·bytes).
         var model = roofline is not null && calibrated is null
-            ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, spans.StepSeconds)
+            ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, prefilling)
             : new Roofline(calibrated ?? Fit(intervals, prefill, decode));
         var work = new double[n];
         for (var i = 0; i < n; i++) work[i] = model.Work(i, prefill[i], prefillContext[i], decode[i], decodeContext[i]);
@@ -265,23 +275,29 @@ internal static class Attribution
     /// How an interval's dynamic energy is modelled and shared. Per token: a prefill token costs a, a decode token b.
     /// Roofline (when the model's architecture is known): a token costs e_f × its FLOP (2·N_active + the attention FLOP of
     /// the context it attends to) plus e_b × its bytes (the KV it reads and writes, and its share of the weights read once
-    /// per engine step, split over the step's tokens), with e_f and e_b fitted to the intervals. Steps per interval are
-    /// decode tokens ÷ the mean number of requests decoding (each emits one token a step); an interval with prompts but no
-    /// decode counts its length ÷ the median inter-chunk gap.
+    /// per engine step, split over the step's tokens), with e_f and e_b fitted to the intervals.
+    /// <para>Steps: decoding requests emit one token a step, so an interval holds S = decode tokens ÷ the mean number of
+    /// requests decoding; a prompt of p tokens occupies ⌈p ÷ <see cref="StepTokenBudget"/>⌉ steps, K in all (S is at
+    /// least K). The weights of a step are split over its tokens: a prefill step with P/K prompt tokens and D/S decodes
+    /// gives the prompts W·P/(P/K + D/S) in all, the decodes the rest of W·S.</para>
     /// </summary>
     private sealed class Roofline
     {
         private readonly RooflineCosts? _costs;
-        private readonly double[]? _stepBytes;
-        private readonly double[]? _tokens;
+        private readonly double[]? _prefillWeights;
+        private readonly double[]? _decodeWeights;
+        private readonly double[]? _prefill;
+        private readonly double[]? _decode;
 
         public Roofline(PhaseCoefficients coefficients) => Coefficients = coefficients;
 
-        private Roofline(RooflineCosts costs, double[] stepBytes, double[] tokens, PhaseCoefficients fit)
+        private Roofline(RooflineCosts costs, double[] prefillWeights, double[] decodeWeights, double[] prefill, double[] decode, PhaseCoefficients fit)
         {
             _costs = costs;
-            _stepBytes = stepBytes;
-            _tokens = tokens;
+            _prefillWeights = prefillWeights;
+            _decodeWeights = decodeWeights;
+            _prefill = prefill;
+            _decode = decode;
             JoulesPerFlop = fit.PrefillJoulesPerToken;
             JoulesPerByte = fit.DecodeJoulesPerToken;
             Intervals = fit.Intervals;
@@ -300,24 +316,29 @@ internal static class Attribution
         public double RSquared { get; } = double.NaN;
 
         public static Roofline Fit(RooflineCosts c, EnergyIntervals intervals, double[] prefill, double[] prefillContext, double[] decode, double[] decodeContext,
-            double[] decoding, double stepSeconds)
+            double[] decoding, double[] prefillSteps)
         {
             var n = intervals.Count;
             var flop = new double[n];
             var bytes = new double[n];
-            var stepBytes = new double[n];
-            var tokens = new double[n];
+            var prefillWeights = new double[n];
+            var decodeWeights = new double[n];
             for (var i = 0; i < n; i++)
             {
-                var steps = decode[i] > 0 && decoding[i] > 0 ? decode[i] * intervals.Seconds(i) / decoding[i]
-                    : prefill[i] > 0 && stepSeconds > 0 ? intervals.Seconds(i) / stepSeconds : 0;
-                stepBytes[i] = c.WeightBytes * steps;
-                tokens[i] = prefill[i] + decode[i];
-                flop[i] = c.WeightFlopPerToken * tokens[i] + c.AttentionFlopPerPair * (prefillContext[i] + decodeContext[i]);
-                bytes[i] = c.KvBytesPerToken * (2 * prefill[i] + decodeContext[i] + decode[i]) + stepBytes[i];
+                var decodeSteps = decode[i] > 0 && decoding[i] > 0 ? decode[i] * intervals.Seconds(i) / decoding[i] : 0;
+                var steps = Math.Max(decodeSteps, prefillSteps[i]);
+                if (prefill[i] > 0 && prefillSteps[i] > 0)
+                {
+                    var perStep = prefill[i] / prefillSteps[i];
+                    var decodesPerStep = steps > 0 ? decode[i] / steps : 0;
+                    prefillWeights[i] = c.WeightBytes * prefill[i] / (perStep + decodesPerStep);
+                }
+                decodeWeights[i] = Math.Max(0, c.WeightBytes * steps - prefillWeights[i]);
+                flop[i] = c.WeightFlopPerToken * (prefill[i] + decode[i]) + c.AttentionFlopPerPair * (prefillContext[i] + decodeContext[i]);
+                bytes[i] = c.KvBytesPerToken * (2 * prefill[i] + decodeContext[i] + decode[i]) + prefillWeights[i] + decodeWeights[i];
             }
             var fit = Attribution.Fit(intervals, flop, bytes);
-            return new Roofline(c, stepBytes, tokens, fit);
+            return new Roofline(c, prefillWeights, decodeWeights, prefill, decode, fit);
         }
 
         public double Work(int i, double prefill, double prefillContext, double decode, double decodeContext) =>
@@ -325,14 +346,14 @@ internal static class Attribution
 
         /// <summary>Modelled dynamic energy of <paramref name="tokens"/> prompt tokens attending to <paramref name="context"/> pairs in interval i.</summary>
         public double Prefill(int i, double tokens, double context) => _costs is { } c
-            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context) + JoulesPerByte * (c.KvBytesPerToken * 2 * tokens + WeightShare(i, tokens))
+            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context)
+                + JoulesPerByte * (c.KvBytesPerToken * 2 * tokens + (_prefill![i] > 0 ? _prefillWeights![i] * tokens / _prefill[i] : 0))
             : Coefficients!.PrefillJoulesPerToken * tokens;
 
         public double Decode(int i, double tokens, double context) => _costs is { } c
-            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context) + JoulesPerByte * (c.KvBytesPerToken * (context + tokens) + WeightShare(i, tokens))
+            ? JoulesPerFlop * (c.WeightFlopPerToken * tokens + c.AttentionFlopPerPair * context)
+                + JoulesPerByte * (c.KvBytesPerToken * (context + tokens) + (_decode![i] > 0 ? _decodeWeights![i] * tokens / _decode[i] : 0))
             : Coefficients!.DecodeJoulesPerToken * tokens;
-
-        private double WeightShare(int i, double tokens) => _tokens![i] > 0 ? _stepBytes![i] * tokens / _tokens[i] : 0;
     }
 
     /// <summary>Non-negative least squares of E_i on (P_i, D_i) without intercept, with standard errors from the residuals.</summary>

@@ -225,7 +225,10 @@ public static class ResultReport
         }
         w.WriteStartObject("attribution");
         w.WriteString("method", "per meter interval: dynamic energy by a·prefill + b·decode work, static by time in flight (docs/analysis.md)");
+        w.WriteString("model", at.Model);
         w.WriteString("coefficientsSource", at.Coefficients.Source);
+        Number(w, "joulesPerFlop", at.JoulesPerFlop);
+        Number(w, "joulesPerByte", at.JoulesPerByte);
         Number(w, "prefillJoulesPerToken", at.Coefficients.PrefillJoulesPerToken);
         Number(w, "decodeJoulesPerToken", at.Coefficients.DecodeJoulesPerToken);
         w.WriteNumber("intervals", at.Coefficients.Intervals);
