@@ -78,18 +78,19 @@ public sealed class AttributionValidationTests(ITestOutputHelper output)
 
     /// <summary>
     /// Short prompts and long outputs, about 8 s of load through <see cref="BenchDriver"/> against the twin, then every
-    /// measured request's attributed dynamic energy against what the twin charged it. The decode coefficient and the
-    /// per-request median hold with margin here (docs/validation/attribution.md); the prefill coefficient, under 2 % of
-    /// this run's energy, misses issue 6's 5 % with the current split and is printed, not asserted.
+    /// measured request's attributed dynamic energy against what the twin charged it: issue 6's targets (phase
+    /// coefficients within 5 %, per-request median within 10 %) hold here with the roofline attribution
+    /// (docs/validation/attribution.md has every workload, including those where the prefill coefficient misses).
     /// </summary>
     [Fact]
-    public async Task On_the_twin_the_attribution_conserves_and_meets_the_decode_and_per_request_targets()
+    public async Task On_the_twin_the_attribution_conserves_and_meets_the_phase_and_per_request_targets()
     {
-        var c = await MeasureAsync("fixed:128", "fixed:256", concurrency: 32, TimeSpan.FromSeconds(8));
+        var c = await MeasureAsync("fixed:1024", "fixed:128", concurrency: 32, TimeSpan.FromSeconds(8));
         output.WriteLine(c.ToString());
 
         Assert.True(c.ConservationError <= Attribution.ConservationTolerance, $"conservation error {c.ConservationError:E2}");
         Assert.True(c.Steady >= 20, $"only {c.Steady} requests in the steady state");
+        Assert.InRange(c.PrefillError, -0.05, 0.05);
         Assert.InRange(c.DecodeError, -0.05, 0.05);
         Assert.InRange(c.MedianRequestError, 0, 0.10);
     }
@@ -115,7 +116,11 @@ public sealed class AttributionValidationTests(ITestOutputHelper output)
             {
                 using var meter = twin.CreateMeter();
                 using var http = new HttpClient { BaseAddress = twin.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
-                var driver = new BenchDriver(http, [meter], serverMetrics: null, TimeProvider.System);
+                // The deployment names the model's architecture, so the attribution uses the roofline, as e2t bench does for the twin.
+                var driver = new BenchDriver(http, [meter], serverMetrics: null, TimeProvider.System)
+                {
+                    Deployment = new Deployment(profile.Model, profile.Accelerator, profile.Devices, profile.Precision, null, "twin"),
+                };
                 var plan = new BenchPlan(
                     "attribution",
                     new BenchTarget(twin.BaseAddress, twin.ModelName, ApiKind.Completions, profile.Name),
