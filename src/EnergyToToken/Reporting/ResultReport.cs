@@ -224,7 +224,7 @@ public static class ResultReport
             return;
         }
         w.WriteStartObject("attribution");
-        w.WriteString("method", "per meter interval: dynamic energy by a·prefill + b·decode work, static by time in flight (docs/analysis.md)");
+        w.WriteString("method", "per meter interval: dynamic energy by each request's modelled energy in it (see model), static by time in flight (docs/analysis.md)");
         w.WriteString("model", at.Model);
         w.WriteString("coefficientsSource", at.Coefficients.Source);
         Number(w, "joulesPerFlop", at.JoulesPerFlop);
