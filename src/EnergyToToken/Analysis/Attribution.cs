@@ -117,7 +117,7 @@ public sealed record AttributionResult(
     double MeasuredStaticJoules,
     double ConservationError)
 {
-    /// <summary>"roofline" (e_f·FLOP + e_b·bytes per token) or "tokens" (a per prompt token, b per decoded token).</summary>
+    /// <summary>"steps" (w per engine step, c per token, k per context token), "roofline" (e_f·FLOP + e_b·bytes per token) or "tokens" (a per prompt token, b per decoded token).</summary>
     public string Model { get; init; } = "tokens";
 
     /// <summary>The roofline's fitted energy per FLOP, J; NaN for the token model.</summary>
@@ -125,6 +125,9 @@ public sealed record AttributionResult(
 
     /// <summary>The roofline's fitted energy per byte moved, J; NaN for the token model.</summary>
     public double JoulesPerByte { get; init; } = double.NaN;
+
+    /// <summary>The step model's fitted terms, J: per step (the weights), per token, per context token a decode token reads; null for the others.</summary>
+    public (double Step, double Token, double Context)? StepTerms { get; init; }
 }
 
 /// <summary>
@@ -170,8 +173,8 @@ internal static class Attribution
             if (t.InputTokens(r) > 0)
             {
                 // Engine steps a prompt occupies: one per step budget of its tokens, shared out as its tokens are.
-                var steps = Math.Ceiling(t.InputTokens(r) / (double)StepTokenBudget) / t.InputTokens(r);
-                foreach (var (i, w) in pieces.All) prefilling[i] += w * steps;
+                var stepsPerToken = Math.Ceiling(t.InputTokens(r) / (double)StepTokenBudget) / t.InputTokens(r);
+                foreach (var (i, w) in pieces.All) prefilling[i] += w * stepsPerToken;
             }
             spans.Decode(r, pieces, intervals);
             Accumulate(pieces, decode, decodeContext);
@@ -184,38 +187,69 @@ internal static class Attribution
             }
         }
 
-        // The model of each interval's dynamic energy: per token (a·P + b·D), or the roofline (e_f·FLOP + e_b·bytes).
-        var model = roofline is not null && calibrated is null
-            ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, prefilling)
-            : new Roofline(calibrated ?? Fit(intervals, prefill, decode));
-        var work = new double[n];
-        for (var i = 0; i < n; i++) work[i] = model.Work(i, prefill[i], prefillContext[i], decode[i], decodeContext[i]);
+        // The model of each interval's dynamic energy, best first: engine steps rebuilt from the chunk bursts (w per step,
+        // c per token, k per context token), the roofline from the catalog (e_f·FLOP + e_b·bytes), per token (a·P + b·D).
+        var prefillDynamic = new double[t.Count];
+        var decodeDynamic = new double[t.Count];
+        bool[] working;
+        PhaseCoefficients? coefficients = null;
+        string kind;
+        var (joulesPerFlop, joulesPerByte) = (double.NaN, double.NaN);
+        (double Step, double Token, double Context)? stepTerms = null;
+        if (calibrated is null && EngineSteps.Build(t) is { } steps && StepFit.Fit(steps, intervals) is { } stepFit)
+        {
+            working = stepFit.Distribute(t, steps, intervals, prefillDynamic, decodeDynamic);
+            coefficients = stepFit.Coefficients;
+            kind = "steps";
+            stepTerms = (stepFit.StepJoules, stepFit.TokenJoules, stepFit.ContextJoules);
+        }
+        else
+        {
+            var model = roofline is not null && calibrated is null
+                ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, prefilling)
+                : new Roofline(calibrated ?? Fit(intervals, prefill, decode));
+            var work = new double[n];
+            working = new bool[n];
+            for (var i = 0; i < n; i++)
+            {
+                work[i] = model.Work(i, prefill[i], prefillContext[i], decode[i], decodeContext[i]);
+                working[i] = work[i] > 0;
+            }
+            double prefillModel = 0, decodeModel = 0, prefillTokens = 0, decodeTokens = 0;
+            for (var r = 0; r < t.Count; r++)
+            {
+                spans.Prefill(r, pieces, intervals);
+                var context = pieces.Context;
+                var k = 0;
+                foreach (var (i, w) in pieces.All)
+                {
+                    var own = model.Prefill(i, w, context[k++]);
+                    prefillModel += own;
+                    prefillTokens += w;
+                    if (work[i] > 0) prefillDynamic[r] += intervals.Dynamic(i) * own / work[i];
+                }
+                spans.Decode(r, pieces, intervals);
+                context = pieces.Context;
+                k = 0;
+                foreach (var (i, w) in pieces.All)
+                {
+                    var own = model.Decode(i, w, context[k++]);
+                    decodeModel += own;
+                    decodeTokens += w;
+                    if (work[i] > 0) decodeDynamic[r] += intervals.Dynamic(i) * own / work[i];
+                }
+            }
+            kind = model.Coefficients is null ? "roofline" : "tokens";
+            (joulesPerFlop, joulesPerByte) = (model.JoulesPerFlop, model.JoulesPerByte);
+            // The roofline's per-token costs differ token by token; what it implies per phase on average is its coefficient.
+            coefficients = model.Coefficients ?? new PhaseCoefficients(prefillTokens > 0 ? prefillModel / prefillTokens : double.NaN,
+                decodeTokens > 0 ? decodeModel / decodeTokens : double.NaN, "roofline regression", double.NaN, double.NaN, model.Intervals, model.RSquared);
+        }
 
         var energy = new RequestEnergy[t.Count];
-        double prefillModel = 0, decodeModel = 0, prefillTokens = 0, decodeTokens = 0;
         for (var r = 0; r < t.Count; r++)
         {
-            double pd = 0, dd = 0, ps = 0, ds = 0;
-            spans.Prefill(r, pieces, intervals);
-            var context = pieces.Context;
-            var k = 0;
-            foreach (var (i, w) in pieces.All)
-            {
-                var own = model.Prefill(i, w, context[k++]);
-                prefillModel += own;
-                prefillTokens += w;
-                if (work[i] > 0) pd += intervals.Dynamic(i) * own / work[i];
-            }
-            spans.Decode(r, pieces, intervals);
-            context = pieces.Context;
-            k = 0;
-            foreach (var (i, w) in pieces.All)
-            {
-                var own = model.Decode(i, w, context[k++]);
-                decodeModel += own;
-                decodeTokens += w;
-                if (work[i] > 0) dd += intervals.Dynamic(i) * own / work[i];
-            }
+            double pd = prefillDynamic[r], dd = decodeDynamic[r], ps = 0, ds = 0;
             // Time in flight before the first chunk is the prefill phase's, after it the decode phase's.
             spans.InFlight(r, pieces, decodePhase, intervals);
             foreach (var (i, s) in pieces.All)
@@ -223,14 +257,14 @@ internal static class Attribution
                 if (occupancy[i] <= 0) continue;
                 var share = s / occupancy[i];
                 ps += intervals.Static(i) * share;
-                pd += work[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+                pd += working[i] ? 0 : intervals.Dynamic(i) * share;
             }
             foreach (var (i, s) in decodePhase.All)
             {
                 if (occupancy[i] <= 0) continue;
                 var share = s / occupancy[i];
                 ds += intervals.Static(i) * share;
-                dd += work[i] > 0 ? 0 : intervals.Dynamic(i) * share;
+                dd += working[i] ? 0 : intervals.Dynamic(i) * share;
             }
             energy[r] = new RequestEnergy(pd, dd, ps, ds);
         }
@@ -240,7 +274,7 @@ internal static class Attribution
         {
             measuredDynamic += intervals.Dynamic(i);
             measuredStatic += intervals.Static(i);
-            if (!(work[i] > 0) && occupancy[i] <= 0) unattributedDynamic += intervals.Dynamic(i);
+            if (!working[i] && occupancy[i] <= 0) unattributedDynamic += intervals.Dynamic(i);
             if (occupancy[i] <= 0) unattributedStatic += intervals.Static(i);
         }
         var attributed = energy.Sum(e => e.Gross);
@@ -249,14 +283,12 @@ internal static class Attribution
         // A bug, not a measurement problem: the split must hand out exactly what was measured.
         if (error > ConservationTolerance && measured != 0)
             throw new InvalidOperationException($"Attribution does not conserve energy: {attributed + unattributedDynamic + unattributedStatic} J handed out of {measured} J measured (relative error {error:E2}).");
-        // The roofline's per-token costs differ token by token; what it implies per phase on average is its coefficient.
-        var coefficients = model.Coefficients ?? new PhaseCoefficients(prefillTokens > 0 ? prefillModel / prefillTokens : double.NaN,
-            decodeTokens > 0 ? decodeModel / decodeTokens : double.NaN, "roofline regression", double.NaN, double.NaN, model.Intervals, model.RSquared);
         return new AttributionResult(coefficients, energy, unattributedDynamic, unattributedStatic, measuredDynamic, measuredStatic, error)
         {
-            Model = model.Coefficients is null ? "roofline" : "tokens",
-            JoulesPerFlop = model.JoulesPerFlop,
-            JoulesPerByte = model.JoulesPerByte,
+            Model = kind,
+            JoulesPerFlop = joulesPerFlop,
+            JoulesPerByte = joulesPerByte,
+            StepTerms = stepTerms,
         };
     }
 
@@ -554,5 +586,441 @@ internal static class Attribution
             _context[_count] = context;
             _items[_count++] = (interval, amount);
         }
+    }
+}
+
+/// <summary>
+/// The engine's steps as the client saw them. Under continuous batching every running sequence gets one token per
+/// step, and a step's tokens leave together, so chunk arrivals come in bursts, one per step: a step ends when its burst
+/// starts and begins when the previous one started (or when the prompts it finishes were sent, after an idle gap).
+/// </summary>
+/// <remarks>
+/// <para>Bursts: chunks closer than θ = min(1 ms, ¼ of the median gap between a request's chunks) are one burst. A burst
+/// that a slow reader split in two is joined again when the gap is under ¼ of the median gap, no request has chunks in
+/// both halves (a request gets one token per step) and no prompt finishing in the second was sent after the first began.
+/// Chunks are put in bins of width θ instead of sorted, so the pass is linear in the chunks.</para>
+/// <para>Work: a later chunk's (output − 1) ÷ (chunks − 1) tokens are decoded in its step, each reading its context
+/// (prompt + tokens so far). A prompt is prefilled by the step of its first chunk, unless that step is too short for it:
+/// a step holds at most its duration ÷ τ prefill tokens (τ: the 5th percentile over steps of duration ÷ prompt tokens
+/// finishing in it), and the rest goes to the steps before, back to when the request was sent (chunked prefill).</para>
+/// </remarks>
+internal sealed class EngineSteps
+{
+    public required double[] From { get; init; }
+
+    public required double[] To { get; init; }
+
+    /// <summary>Prefill and decode tokens processed in the step.</summary>
+    public required double[] Tokens { get; init; }
+
+    public required double[] DecodeTokens { get; init; }
+
+    /// <summary>Σ over the step's decode tokens of the context each reads, tokens.</summary>
+    public required double[] Context { get; init; }
+
+    /// <summary>Request r's prompt pieces are <c>[PieceStart[r], PieceStart[r + 1])</c> of <see cref="PieceStep"/> and <see cref="PieceTokens"/>.</summary>
+    public required int[] PieceStart { get; init; }
+
+    public required int[] PieceStep { get; init; }
+
+    public required double[] PieceTokens { get; init; }
+
+    public int Count => To.Length;
+
+    /// <summary>Most bins of width θ a run may need (1 h at 18 µs); beyond it the split falls back to the two-term one.</summary>
+    private const long MaxBins = 200_000_000;
+
+    /// <summary>The step holding the chunk at <paramref name="time"/>: the last whose burst started at or before it.</summary>
+    public int StepAt(double time)
+    {
+        var k = Array.BinarySearch(To, time);
+        return Math.Max(0, k >= 0 ? k : ~k - 1);
+    }
+
+    /// <summary>As <see cref="StepAt(double)"/>, for a time at or after step <paramref name="from"/>'s (a request's next chunk): a walk, not a search.</summary>
+    public int StepAt(double time, int from)
+    {
+        var k = from;
+        while (k + 1 < To.Length && To[k + 1] <= time) k++;
+        return k;
+    }
+
+    /// <summary>The steps of a run; null when there are too few chunks to see any.</summary>
+    public static EngineSteps? Build(RequestTimeline t)
+    {
+        var gaps = new List<double>();
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        for (var r = 0; r < t.Count; r++)
+        {
+            var chunks = t.Chunks(r);
+            if (chunks.Length == 0) continue;
+            lo = Math.Min(lo, chunks[0]);
+            hi = Math.Max(hi, chunks[^1]);
+            // A sample of gaps is enough for a median.
+            if (gaps.Count < 100_000)
+            {
+                for (var k = 1; k < chunks.Length && k < 64; k++) gaps.Add(chunks[k] - chunks[k - 1]);
+            }
+        }
+        if (gaps.Count == 0) return null;
+        gaps.Sort();
+        var median = Stats.Percentile(gaps, 0.5);
+        var theta = Math.Min(1e-3, median / 4);
+        if (!(theta > 0) || !double.IsFinite(hi - lo) || (hi - lo) / theta + 1 > MaxBins) return null;
+
+        // Bins of width θ: chunks in one bin are within θ, so a bin never holds two bursts.
+        var bins = (int)((hi - lo) / theta) + 1;
+        var first = new double[bins];
+        var last = new double[bins];
+        Array.Fill(first, double.PositiveInfinity);
+        Array.Fill(last, double.NegativeInfinity);
+        int Bin(double time) => Math.Min(bins - 1, (int)((time - lo) / theta));
+        foreach (var c in t.ChunkTimes.AsSpan(0, t.ChunkStart[t.Count]))
+        {
+            var b = Bin(c);
+            first[b] = Math.Min(first[b], c);
+            last[b] = Math.Max(last[b], c);
+        }
+        var burstOfBin = new int[bins];
+        var burstStart = new List<double>();
+        var burstEnd = new List<double>();
+        for (var b = 0; b < bins; b++)
+        {
+            if (first[b] == double.PositiveInfinity)
+            {
+                burstOfBin[b] = -1;
+                continue;
+            }
+            if (burstStart.Count == 0 || first[b] - burstEnd[^1] > theta)
+            {
+                burstStart.Add(first[b]);
+                burstEnd.Add(last[b]);
+            }
+            else
+            {
+                burstEnd[^1] = Math.Max(burstEnd[^1], last[b]);
+            }
+            burstOfBin[b] = burstStart.Count - 1;
+        }
+
+        // Bursts a slow reader split: join q + 1 to q unless a request has chunks in both or a prompt of q + 1 was sent after q began.
+        var bursts = burstStart.Count;
+        var keepApart = new bool[bursts];
+        for (var r = 0; r < t.Count; r++)
+        {
+            var chunks = t.Chunks(r);
+            for (var k = 0; k < chunks.Length; k++)
+            {
+                var q = burstOfBin[Bin(chunks[k])];
+                if (k > 0 && burstOfBin[Bin(chunks[k - 1])] == q - 1) keepApart[q] = true;
+                if (k == 0 && q > 0 && t.Sent[r] >= burstStart[q - 1]) keepApart[q] = true;
+            }
+        }
+        var stepOfBurst = new int[bursts];
+        var to = new List<double>();
+        for (var q = 0; q < bursts; q++)
+        {
+            var join = q > 0 && !keepApart[q] && burstStart[q] - burstEnd[q - 1] <= median / 4;
+            if (!join) to.Add(burstStart[q]);
+            stepOfBurst[q] = to.Count - 1;
+        }
+        var steps = to.Count;
+        var from = new double[steps];
+        for (var k = 0; k < steps; k++) from[k] = k > 0 ? to[k - 1] : double.NegativeInfinity;
+
+        // Decode work per step, and where each prompt finishes; a step after an idle gap begins when its prompts were sent.
+        var tokens = new double[steps];
+        var decode = new double[steps];
+        var context = new double[steps];
+        var finishing = new double[steps];
+        var firstStep = new int[t.Count];
+        for (var r = 0; r < t.Count; r++)
+        {
+            var chunks = t.Chunks(r);
+            firstStep[r] = -1;
+            if (chunks.Length == 0) continue;
+            var prompt = t.InputTokens(r);
+            var k0 = stepOfBurst[burstOfBin[Bin(chunks[0])]];
+            firstStep[r] = k0;
+            finishing[k0] += prompt;
+            from[k0] = Math.Max(from[k0], Math.Min(t.Sent[r], to[k0]));
+            var decodeTokens = Math.Max(0, t.OutputTokens[r] - 1);
+            if (decodeTokens == 0) continue;
+            if (chunks.Length == 1)
+            {
+                // Every token in one chunk: decoded, as far as we can tell, in the step that delivered it.
+                decode[k0] += decodeTokens;
+                tokens[k0] += decodeTokens;
+                context[k0] += decodeTokens * (prompt + decodeTokens / 2.0);
+                continue;
+            }
+            var perChunk = decodeTokens / (double)(chunks.Length - 1);
+            for (var k = 1; k < chunks.Length; k++)
+            {
+                var step = stepOfBurst[burstOfBin[Bin(chunks[k])]];
+                decode[step] += perChunk;
+                tokens[step] += perChunk;
+                context[step] += perChunk * (prompt + k * perChunk);
+            }
+        }
+        for (var k = 0; k < steps; k++)
+        {
+            if (double.IsNegativeInfinity(from[k])) from[k] = to[k];
+        }
+
+        // Prompts fill steps back from their first chunk's, each step holding at most duration ÷ τ prefill tokens.
+        var ratios = new List<double>();
+        for (var k = 0; k < steps; k++)
+        {
+            if (finishing[k] > 0 && to[k] > from[k]) ratios.Add((to[k] - from[k]) / finishing[k]);
+        }
+        ratios.Sort();
+        var tau = ratios.Count > 0 ? Stats.Percentile(ratios, 0.05) : 0;
+        var used = new double[steps];
+        var order = Enumerable.Range(0, t.Count).Where(r => firstStep[r] >= 0 && t.InputTokens(r) > 0).OrderBy(r => t.Chunks(r)[0]).ToList();
+        var pieces = new List<(int Request, int Step, double Tokens)>(order.Count);
+        foreach (var r in order)
+        {
+            var left = (double)t.InputTokens(r);
+            var k0 = firstStep[r];
+            for (var k = k0; k >= 0 && left > 0 && tau > 0; k--)
+            {
+                if (k < k0 && to[k] <= t.Sent[r]) break;
+                var room = Math.Max(0, (to[k] - from[k]) / tau - used[k]);
+                var take = Math.Min(left, room);
+                if (take <= 0) continue;
+                pieces.Add((r, k, take));
+                used[k] += take;
+                left -= take;
+            }
+            // What does not fit is still the first chunk's step's: the prompt was done by then.
+            if (left > 0) pieces.Add((r, k0, left));
+        }
+        pieces.Sort((x, y) => x.Request != y.Request ? x.Request.CompareTo(y.Request) : y.Step.CompareTo(x.Step));
+        var pieceStart = new int[t.Count + 1];
+        foreach (var p in pieces)
+        {
+            pieceStart[p.Request + 1]++;
+            tokens[p.Step] += p.Tokens;
+        }
+        for (var r = 0; r < t.Count; r++) pieceStart[r + 1] += pieceStart[r];
+        return new EngineSteps
+        {
+            From = from,
+            To = [.. to],
+            Tokens = tokens,
+            DecodeTokens = decode,
+            Context = context,
+            PieceStart = pieceStart,
+            PieceStep = [.. pieces.Select(p => p.Step)],
+            PieceTokens = [.. pieces.Select(p => p.Tokens)],
+        };
+    }
+
+    /// <summary>Calls <paramref name="add"/> with each interval step k overlaps and the share of the step inside it (all of it, for a step of no length).</summary>
+    public void Overlaps(int k, EnergyIntervals intervals, Action<int, double> add)
+    {
+        var (from, to) = (From[k], To[k]);
+        if (!(to > from))
+        {
+            var i = intervals.Find(to);
+            if (i >= 0 && i < intervals.Count) add(i, 1);
+            return;
+        }
+        var edges = intervals.Edges;
+        for (var i = Math.Max(0, intervals.Find(from)); i < intervals.Count && edges[i] < to; i++)
+        {
+            var overlap = Math.Min(to, edges[i + 1]) - Math.Max(from, edges[i]);
+            if (overlap > 0) add(i, overlap / (to - from));
+        }
+    }
+}
+
+/// <summary>
+/// E_i ≈ w·S_i + c·T_i + k·C_i over the meter intervals, each step's terms spread over its span: non-negative least
+/// squares without intercept over the seven subsets of the three terms.
+/// </summary>
+/// <param name="StepJoules">w: energy per step whatever its batch (reading the weights).</param>
+/// <param name="TokenJoules">c: energy per token processed, prefill or decode.</param>
+/// <param name="ContextJoules">k: energy per context token a decode token reads (its KV cache).</param>
+internal sealed record StepFit(double StepJoules, double TokenJoules, double ContextJoules, PhaseCoefficients Coefficients)
+{
+    /// <summary>The fit; null when no term explains any energy (every coefficient 0).</summary>
+    public static StepFit? Fit(EngineSteps steps, EnergyIntervals intervals)
+    {
+        var n = intervals.Count;
+        var x = new double[n, 3];
+        for (var k = 0; k < steps.Count; k++)
+        {
+            if (steps.Tokens[k] <= 0) continue;
+            steps.Overlaps(k, intervals, (i, f) =>
+            {
+                x[i, 0] += f;
+                x[i, 1] += f * steps.Tokens[k];
+                x[i, 2] += f * steps.Context[k];
+            });
+        }
+        var xx = new double[3, 3];
+        var xe = new double[3];
+        double ee = 0;
+        var used = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var e = intervals.Dynamic(i);
+            if (!double.IsFinite(e)) continue;
+            used++;
+            ee += e * e;
+            for (var p = 0; p < 3; p++)
+            {
+                xe[p] += x[i, p] * e;
+                for (var q = 0; q < 3; q++) xx[p, q] += x[i, p] * x[i, q];
+            }
+        }
+        // Every subset of the terms, solved exactly; the best with no negative coefficient is the non-negative fit.
+        double[]? best = null;
+        double[,]? bestInverse = null;
+        var bestRss = double.PositiveInfinity;
+        for (var mask = 1; mask < 8; mask++)
+        {
+            var columns = Enumerable.Range(0, 3).Where(j => (mask >> j & 1) == 1).ToArray();
+            var inverse = Invert(xx, columns);
+            if (inverse is null) continue;
+            var beta = new double[3];
+            for (var p = 0; p < columns.Length; p++)
+            {
+                for (var q = 0; q < columns.Length; q++) beta[columns[p]] += inverse[p, q] * xe[columns[q]];
+            }
+            if (beta.Any(b => !(b >= 0))) continue;
+            var rss = ee;
+            for (var p = 0; p < 3; p++)
+            {
+                rss -= 2 * beta[p] * xe[p];
+                for (var q = 0; q < 3; q++) rss += beta[p] * beta[q] * xx[p, q];
+            }
+            if (rss < bestRss)
+            {
+                (best, bestRss) = (beta, rss);
+                bestInverse = Expand(inverse, columns);
+            }
+        }
+        if (best is null || best.All(b => b == 0)) return null;
+        var (w, c, kv) = (best[0], best[1], best[2]);
+
+        // Per-token figures for the record: a prompt token's marginal cost is c; a decode token's, c + k × the mean context.
+        double decodeTokens = 0, contextTokens = 0;
+        for (var k = 0; k < steps.Count; k++)
+        {
+            decodeTokens += steps.DecodeTokens[k];
+            contextTokens += steps.Context[k];
+        }
+        var meanContext = decodeTokens > 0 ? contextTokens / decodeTokens : 0;
+        var sigma2 = used > 3 ? Math.Max(0, bestRss) / (used - 3) : double.NaN;
+        var v = bestInverse!;
+        var prefillSe = Math.Sqrt(sigma2 * v[1, 1]);
+        var decodeSe = Math.Sqrt(sigma2 * Math.Max(0, v[1, 1] + meanContext * meanContext * v[2, 2] + 2 * meanContext * v[1, 2]));
+        var r2 = ee > 0 ? 1 - Math.Max(0, bestRss) / ee : double.NaN;
+        return new StepFit(w, c, kv, new PhaseCoefficients(c, c + kv * meanContext, "regression", prefillSe, decodeSe, used, r2));
+    }
+
+    /// <summary>
+    /// Hands each interval's dynamic energy to the requests working in it by their modelled share of each step, adding
+    /// to <paramref name="prefill"/> and <paramref name="decode"/>; returns which intervals had work.
+    /// </summary>
+    public bool[] Distribute(RequestTimeline t, EngineSteps steps, EnergyIntervals intervals, double[] prefill, double[] decode)
+    {
+        var n = intervals.Count;
+        var modelled = new double[n];
+        for (var k = 0; k < steps.Count; k++)
+        {
+            if (steps.Tokens[k] <= 0) continue;
+            var m = Model(k, steps);
+            steps.Overlaps(k, intervals, (i, f) => modelled[i] += f * m);
+        }
+        // Joules measured per joule modelled, for each step: Σ over its intervals of its share × E_i ÷ M_i.
+        var scale = new double[steps.Count];
+        for (var k = 0; k < steps.Count; k++)
+        {
+            if (steps.Tokens[k] <= 0) continue;
+            steps.Overlaps(k, intervals, (i, f) =>
+            {
+                if (modelled[i] > 0) scale[k] += f * intervals.Dynamic(i) / modelled[i];
+            });
+        }
+        for (var r = 0; r < t.Count; r++)
+        {
+            for (var p = steps.PieceStart[r]; p < steps.PieceStart[r + 1]; p++)
+            {
+                var k = steps.PieceStep[p];
+                prefill[r] += scale[k] * steps.PieceTokens[p] * (StepJoules / steps.Tokens[k] + TokenJoules);
+            }
+            var chunks = t.Chunks(r);
+            var decodeTokens = Math.Max(0, t.OutputTokens[r] - 1);
+            if (chunks.Length == 0 || decodeTokens == 0) continue;
+            var prompt = t.InputTokens(r);
+            if (chunks.Length == 1)
+            {
+                var k = steps.StepAt(chunks[0]);
+                decode[r] += scale[k] * decodeTokens * (StepJoules / steps.Tokens[k] + TokenJoules + ContextJoules * (prompt + decodeTokens / 2.0));
+                continue;
+            }
+            var perChunk = decodeTokens / (double)(chunks.Length - 1);
+            var step = steps.StepAt(chunks[0]);
+            for (var j = 1; j < chunks.Length; j++)
+            {
+                step = steps.StepAt(chunks[j], step);
+                decode[r] += scale[step] * perChunk * (StepJoules / steps.Tokens[step] + TokenJoules + ContextJoules * (prompt + j * perChunk));
+            }
+        }
+        var working = new bool[n];
+        for (var i = 0; i < n; i++) working[i] = modelled[i] > 0;
+        return working;
+    }
+
+    private double Model(int k, EngineSteps steps) => StepJoules + TokenJoules * steps.Tokens[k] + ContextJoules * steps.Context[k];
+
+    /// <summary>The inverse of <paramref name="a"/> restricted to <paramref name="columns"/>; null when singular.</summary>
+    private static double[,]? Invert(double[,] a, int[] columns)
+    {
+        var m = columns.Length;
+        var work = new double[m, 2 * m];
+        for (var p = 0; p < m; p++)
+        {
+            for (var q = 0; q < m; q++) work[p, q] = a[columns[p], columns[q]];
+            work[p, m + p] = 1;
+        }
+        for (var c = 0; c < m; c++)
+        {
+            var pivot = c;
+            for (var r = c + 1; r < m; r++)
+            {
+                if (Math.Abs(work[r, c]) > Math.Abs(work[pivot, c])) pivot = r;
+            }
+            // Relative to the diagonal: a column that is (nearly) a multiple of another leaves the subset singular.
+            if (!(Math.Abs(work[pivot, c]) > 1e-12 * Math.Abs(a[columns[c], columns[c]])) || work[pivot, c] == 0) return null;
+            for (var q = 0; q < 2 * m; q++) (work[c, q], work[pivot, q]) = (work[pivot, q], work[c, q]);
+            for (var r = 0; r < m; r++)
+            {
+                if (r == c) continue;
+                var f = work[r, c] / work[c, c];
+                for (var q = 0; q < 2 * m; q++) work[r, q] -= f * work[c, q];
+            }
+        }
+        var inverse = new double[m, m];
+        for (var p = 0; p < m; p++)
+        {
+            for (var q = 0; q < m; q++) inverse[p, q] = work[p, m + q] / work[p, p];
+        }
+        return inverse;
+    }
+
+    /// <summary>A subset's inverse placed in the full 3 × 3 (zeros for the terms held at 0).</summary>
+    private static double[,] Expand(double[,] inverse, int[] columns)
+    {
+        var full = new double[3, 3];
+        for (var p = 0; p < columns.Length; p++)
+        {
+            for (var q = 0; q < columns.Length; q++) full[columns[p], columns[q]] = inverse[p, q];
+        }
+        return full;
     }
 }

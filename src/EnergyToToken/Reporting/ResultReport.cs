@@ -229,6 +229,9 @@ public static class ResultReport
         w.WriteString("coefficientsSource", at.Coefficients.Source);
         Number(w, "joulesPerFlop", at.JoulesPerFlop);
         Number(w, "joulesPerByte", at.JoulesPerByte);
+        Number(w, "stepJoules", at.StepTerms?.Step);
+        Number(w, "tokenJoules", at.StepTerms?.Token);
+        Number(w, "contextTokenJoules", at.StepTerms?.Context);
         Number(w, "prefillJoulesPerToken", at.Coefficients.PrefillJoulesPerToken);
         Number(w, "decodeJoulesPerToken", at.Coefficients.DecodeJoulesPerToken);
         w.WriteNumber("intervals", at.Coefficients.Intervals);

@@ -13,38 +13,59 @@ using Xunit.Abstractions;
 namespace EnergyToToken.Tests.Analysis;
 
 /// <summary>
-/// Attribution against what is known exactly: a hand-built run whose interval energies follow known coefficients, random
-/// runs for conservation, and one short twin run against the twin's ground truth (issue 6's targets, as
+/// Attribution against what is known exactly: hand-built runs whose interval energies follow known coefficients and
+/// whose bursts are known steps, random runs for conservation, and one short twin run against the twin's ground truth (issue 6's targets, as
 /// docs/validation/attribution.md measures them over longer runs with <c>validate-attribution</c>).
 /// </summary>
 [Collection(TwinTiming.Name)]
 public sealed class AttributionValidationTests(ITestOutputHelper output)
 {
     [Fact]
-    public void The_regression_recovers_known_coefficients_and_splits_each_interval_exactly()
+    public void The_step_fit_recovers_known_coefficients_and_splits_each_step_exactly()
     {
-        // Four 1 s intervals, idle 0. Request A: sent at 0, 100 prompt tokens, first chunk at 1, then one token a second
-        // to 4. Request B: sent at 1, 50 prompt tokens, first chunk at 1.5, one more token at 3.5. Both prefill at
-        // 0.01 s per token (TTFT ÷ prompt), so each prompt spans [sent, first chunk]; decode tokens span their gaps.
-        var t = AnalysisTests.Timeline((0, [1, 2, 3, 4], 100), (1, [1.5, 3.5], 50));
-        // Work per interval: prefill [100, 50, 0, 0]; decode A [0, 1, 1, 1] + B [0, 0.25, 0.5, 0.25] over [1.5, 3.5].
-        double[] prefill = [100, 50, 0, 0];
-        double[] decode = [0, 1.25, 1.5, 1.25];
-        const double a = 0.02, b = 0.9;
-        var intervals = new EnergyIntervals([0, 1, 2, 3, 4], [.. prefill.Zip(decode, (p, d) => a * p + b * d)], idleWatts: 0);
+        // Four 1 s intervals, idle 0. Request A: sent at 0, 100 prompt tokens, a chunk every 0.5 s from 0.5 to 3.5 (six
+        // decode tokens). Request B: sent at 1.2, 40 prompt tokens, chunks at 1.5, 2 and 2.5 (two decode tokens). The
+        // bursts are seven steps ending at 0.5, 1, …, 3.5; each begins when the previous ended, or, after an idle gap, when
+        // the prompt it finishes was sent (step 0 at 0, step 2 at 1.2). A decode token reads its prompt and the tokens so far.
+        var t = AnalysisTests.Timeline((0, [0.5, 1, 1.5, 2, 2.5, 3, 3.5], 100), (1.2, [1.5, 2, 2.5], 40));
+        double[] stepTokens = [100, 1, 41, 2, 2, 1, 1];
+        double[] stepContext = [0, 101, 102, 103 + 41, 104 + 42, 105, 106];
+        const double w = 0.5, c = 0.01, k = 0.002;
+        double Step(int s) => w + c * stepTokens[s] + k * stepContext[s];
+        // Steps 0–1 in [0, 1), 2–3 in [1, 2), 4–5 in [2, 3), 6 in [3, 4).
+        var intervals = new EnergyIntervals([0, 1, 2, 3, 4], [Step(0) + Step(1), Step(2) + Step(3), Step(4) + Step(5), Step(6)], idleWatts: 0);
 
         var result = Attribution.Run(t, intervals, calibrated: null);
 
+        // The record's per-token figures: a prompt token costs c, a decode token c + k × the mean context read ((101 + … + 106 + 41 + 42) ÷ 8 = 88).
         Assert.Equal("regression", result.Coefficients.Source);
-        Assert.Equal(a, result.Coefficients.PrefillJoulesPerToken, 12);
-        Assert.Equal(b, result.Coefficients.DecodeJoulesPerToken, 12);
-        // With exact energies, each request gets exactly its own work at the true coefficients.
-        Close.To(a * 100, result.Requests[0].PrefillDynamic);
-        Close.To(b * 3, result.Requests[0].DecodeDynamic);
-        Close.To(a * 50, result.Requests[1].PrefillDynamic);
-        Close.To(b * 1, result.Requests[1].DecodeDynamic);
+        Assert.Equal(c, result.Coefficients.PrefillJoulesPerToken, 12);
+        Assert.Equal(c + k * 88, result.Coefficients.DecodeJoulesPerToken, 12);
+        Assert.Equal(1, result.Coefficients.RSquared, 12);
+        // With exact energies every request gets exactly its modelled share: w split over each step's tokens, c per token, k × context.
+        double Decode(int s, double context) => w / stepTokens[s] + c + k * context;
+        Close.To(w + c * 100, result.Requests[0].PrefillDynamic);
+        Close.To(Decode(1, 101) + Decode(2, 102) + Decode(3, 103) + Decode(4, 104) + Decode(5, 105) + Decode(6, 106), result.Requests[0].DecodeDynamic);
+        Close.To(40 * (w / 41 + c), result.Requests[1].PrefillDynamic);
+        Close.To(Decode(3, 41) + Decode(4, 42), result.Requests[1].DecodeDynamic);
         Assert.Equal(0, result.UnattributedDynamicJoules);
         Assert.True(result.ConservationError <= Attribution.ConservationTolerance);
+    }
+
+    [Fact]
+    public void A_burst_a_slow_reader_split_is_one_step_and_consecutive_steps_stay_apart()
+    {
+        // Two streams decoding one token every 100 ms; the reader gets B's token 3 ms after A's (more than the 1 ms that
+        // joins a burst, less than a quarter step). Neither stream has a chunk in both halves, so they are one step.
+        var a = Enumerable.Range(1, 20).Select(i => i * 0.1).ToArray();
+        var t = AnalysisTests.Timeline((0, a, 10), (0, [.. a.Select(x => x + 0.003)], 10));
+
+        var steps = EngineSteps.Build(t)!;
+
+        Assert.Equal(20, steps.Count);
+        Assert.Equal(a, steps.To);
+        Assert.All(Enumerable.Range(1, 19), s => Assert.Equal(2, steps.Tokens[s], 12));
+        Assert.Equal(20, steps.Tokens[0], 12); // both prompts finish in the first step
     }
 
     /// <summary>Random requests over random intervals (some below idle, some empty): what is handed out is what was measured, either way the coefficients come.</summary>
