@@ -53,7 +53,8 @@ internal static class BenchOutput
                 console.WriteLine("J per output token: not reported (see notes)");
             }
             if (a.Phases is { } p)
-                console.WriteLine($"phases: prefill {Number(p.PrefillGross)} J/input token gross ({Number(p.PrefillDynamic)} dynamic), decode {Number(p.DecodeGross)} J/output token gross ({Number(p.DecodeDynamic)} dynamic); coefficients by {a.Attribution!.Coefficients.Source}");
+                console.WriteLine($"phases: prefill {Number(p.PrefillGross)} J/input token gross ({Number(p.PrefillDynamic)} dynamic), decode {Number(p.DecodeGross)} J/output token gross ({Number(p.DecodeDynamic)} dynamic)");
+            if (a.Attribution is { } at) console.WriteLine($"attribution: {at.Model} model ({at.Coefficients.Source}), R² {Number(at.Coefficients.RSquared)}");
             if (a.RequestEnergy?.GrossJoules is { } r)
                 console.WriteLine($"per request: {Number(r.P50)} J median, {Number(r.P90)} J p90, {Number(r.Max)} J max (gross, {r.Count} requests; Σ = measured, error {a.Attribution!.ConservationError:E1})");
         }
