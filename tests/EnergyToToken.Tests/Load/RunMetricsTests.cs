@@ -206,4 +206,27 @@ public class RunMetricsTests
         Assert.False(check.Met);
         Assert.True(double.IsNaN(check.Value));
     }
+
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(0)]
+    public void Gaps_added_a_request_at_a_time_give_the_same_statistics_as_gap_by_gap(long exactLimit)
+    {
+        var random = new Random(5);
+        var requests = Enumerable.Range(0, 50).Select(_ =>
+        {
+            var t = random.NextDouble();
+            return Enumerable.Range(0, random.Next(0, 400)).Select(_ => t += Math.Exp(-5 + 3 * random.NextDouble())).ToArray();
+        }).ToList();
+        var gaps = requests.Sum(c => Math.Max(0, c.Length - 1));
+        var one = new ItlSample(gaps, exactLimit);
+        var many = new ItlSample(gaps, exactLimit);
+        foreach (var chunks in requests)
+        {
+            for (var k = 1; k < chunks.Length; k++) one.Add(chunks[k] - chunks[k - 1]);
+            many.AddGaps(chunks);
+        }
+
+        Assert.Equal(one.Stats(), many.Stats());
+    }
 }
