@@ -319,13 +319,23 @@ public static class RunAnalysis
             var chunks = t.Chunks(r);
             if (chunks.Length == 0) continue;
             var perChunk = t.OutputTokens[r] / (double)chunks.Length;
-            // A request's chunks come in time order: each one's interval is found by walking on from the previous one's.
+            // A request's chunks come in time order: each one's interval is found by walking on from the previous one's,
+            // and a run of chunks in one interval is summed in a local: tokens[k] += perChunk, chunk by chunk, without a
+            // store and a reload of tokens[k] per chunk.
             var k = -1;
+            var sum = 0.0;
             foreach (var c in chunks)
             {
-                k = intervals.Find(c, k);
-                if (k >= 0 && k < n) tokens[k] += perChunk;
+                var next = intervals.Find(c, k);
+                if (next != k)
+                {
+                    if (k >= 0 && k < n) tokens[k] = sum;
+                    k = next;
+                    if (k >= 0 && k < n) sum = tokens[k];
+                }
+                sum += perChunk;
             }
+            if (k >= 0 && k < n) tokens[k] = sum;
         }
         var random = new Random(20_260_511);
         var ratios = new List<double>(resamples);
