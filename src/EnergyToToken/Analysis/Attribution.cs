@@ -168,16 +168,6 @@ internal static class Attribution
         var decodePhase = new Pieces();
         for (var r = 0; r < t.Count; r++)
         {
-            spans.Prefill(r, pieces, intervals);
-            Accumulate(pieces, prefill, prefillContext);
-            if (t.InputTokens(r) > 0)
-            {
-                // Engine steps a prompt occupies: one per step budget of its tokens, shared out as its tokens are.
-                var stepsPerToken = Math.Ceiling(t.InputTokens(r) / (double)StepTokenBudget) / t.InputTokens(r);
-                foreach (var (i, w) in pieces.All) prefilling[i] += w * stepsPerToken;
-            }
-            spans.Decode(r, pieces, intervals);
-            Accumulate(pieces, decode, decodeContext);
             spans.InFlight(r, pieces, decodePhase, intervals);
             foreach (var (i, s) in pieces.All) occupancy[i] += s;
             foreach (var (i, s) in decodePhase.All)
@@ -205,6 +195,21 @@ internal static class Attribution
         }
         else
         {
+            // The work each interval holds, which only these models read (a pass over every chunk, so not made for the
+            // step model).
+            for (var r = 0; r < t.Count; r++)
+            {
+                spans.Prefill(r, pieces, intervals);
+                Accumulate(pieces, prefill, prefillContext);
+                if (t.InputTokens(r) > 0)
+                {
+                    // Engine steps a prompt occupies: one per step budget of its tokens, shared out as its tokens are.
+                    var stepsPerToken = Math.Ceiling(t.InputTokens(r) / (double)StepTokenBudget) / t.InputTokens(r);
+                    foreach (var (i, w) in pieces.All) prefilling[i] += w * stepsPerToken;
+                }
+                spans.Decode(r, pieces, intervals);
+                Accumulate(pieces, decode, decodeContext);
+            }
             var model = roofline is not null && calibrated is null
                 ? Roofline.Fit(roofline, intervals, prefill, prefillContext, decode, decodeContext, decoding, prefilling)
                 : new Roofline(calibrated ?? Fit(intervals, prefill, decode));
