@@ -714,11 +714,14 @@ internal sealed class EngineSteps
         for (var r = 0; r < t.Count; r++)
         {
             var chunks = t.Chunks(r);
+            var previous = -1;
             for (var k = 0; k < chunks.Length; k++)
             {
                 var q = burstOfBin[Bin(chunks[k])];
-                if (k > 0 && burstOfBin[Bin(chunks[k - 1])] == q - 1) keepApart[q] = true;
+                if (k > 0 && previous == q - 1) keepApart[q] = true;
                 if (k == 0 && q > 0 && t.Sent[r] >= burstStart[q - 1]) keepApart[q] = true;
+                // The burst of chunk k − 1 when chunk k is met.
+                previous = q;
             }
         }
         var stepOfBurst = new int[bursts];
@@ -970,11 +973,14 @@ internal sealed record StepFit(double StepJoules, double TokenJoules, double Con
             }
             var perChunk = decodeTokens / (double)(chunks.Length - 1);
             var step = steps.StepAt(chunks[0]);
+            // Summed in a local, not read and written back in the array per chunk: the same additions in the same order.
+            var sum = decode[r];
             for (var j = 1; j < chunks.Length; j++)
             {
                 step = steps.StepAt(chunks[j], step);
-                decode[r] += scale[step] * perChunk * (StepJoules / steps.Tokens[step] + TokenJoules + ContextJoules * (prompt + j * perChunk));
+                sum += scale[step] * perChunk * (StepJoules / steps.Tokens[step] + TokenJoules + ContextJoules * (prompt + j * perChunk));
             }
+            decode[r] = sum;
         }
         var working = new bool[n];
         for (var i = 0; i < n; i++) working[i] = modelled[i] > 0;
