@@ -163,9 +163,11 @@ internal static class AnalysisCommands
     /// <summary>
     /// The trace: STREAMS streams, each sending its next request when the previous one ends, from 2.5 s (after a 2 s idle
     /// baseline and a 0.5 s settle) until SECONDS later; requests in flight then drain. A request draws 128–2048 prompt
-    /// tokens and 256–3072 output tokens; its first token comes 20 ms + 30 µs per prompt token after it is sent, and
-    /// every later one 10–30 ms after the one before (50 tokens/s on average). Power, per 100 ms: 560 W idle plus 0.05 J
-    /// per token decoded and 0.002 J per prompt token prefilled in it, ±1 %. A deterministic xorshift drives it all.
+    /// tokens and 256–3072 output tokens. Tokens leave in engine steps, as under continuous batching: a step ends every
+    /// 19–21 ms, and every running request gets one token from it (50 tokens/s), received 0–0.3 ms after the step's end;
+    /// a request's first token comes from the first step ending 20 ms + 30 µs per prompt token after it was sent. Power,
+    /// per 100 ms: 560 W idle plus 0.05 J per token decoded and 0.002 J per prompt token prefilled in it, ±1 %. A
+    /// deterministic xorshift drives it all.
     /// </summary>
     private sealed class ClosedLoop(int streams, double seconds)
     {
@@ -176,6 +178,9 @@ internal static class AnalysisCommands
         private readonly List<long> _decode = [];
         private readonly List<long> _prefill = [];
         private readonly List<int> _inFlight = [];
+
+        /// <summary>The engine's step ends, ns, made as far as requests need them.</summary>
+        private readonly List<long> _steps = [];
         private ulong _state = 0x9E3779B97F4A7C15UL;
 
         public long Events { get; private set; }
@@ -201,11 +206,12 @@ internal static class AnalysisCommands
                 var input = 128 + (int)Draw(2048 - 128 + 1);
                 var output = 256 + (int)Draw(3072 - 256 + 1);
                 var times = new double[output];
-                var t = sent + 20_000_000 + input * 30_000L;
-                Add(_prefill, t, input);
+                var first = FirstStepEndingAfter(sent + 20_000_000 + input * 30_000L);
+                Add(_prefill, StepEnd(first), input);
+                var t = 0L;
                 for (var k = 0; k < output; k++)
                 {
-                    if (k > 0) t += 10_000_000 + Draw(20_000_000);
+                    t = StepEnd(first + k) + Draw(300_000);
                     times[k] = S(t);
                     Add(_decode, t, 1);
                 }
@@ -219,6 +225,19 @@ internal static class AnalysisCommands
                 yield return (index++, times);
                 if (end < _stop) next.Enqueue(stream, (end, stream));
             }
+        }
+
+        private long StepEnd(int k)
+        {
+            while (_steps.Count <= k) _steps.Add((_steps.Count == 0 ? LoadStart : _steps[^1]) + 19_000_000 + Draw(2_000_001));
+            return _steps[k];
+        }
+
+        private int FirstStepEndingAfter(long t)
+        {
+            while (_steps.Count == 0 || _steps[^1] < t) StepEnd(_steps.Count);
+            var k = _steps.BinarySearch(t);
+            return k >= 0 ? k : ~k;
         }
 
         /// <summary>One counter channel read every 100 ms, 10 ms after each update of the source (which updates every 100 ms).</summary>
