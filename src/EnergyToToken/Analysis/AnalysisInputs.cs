@@ -36,7 +36,7 @@ public static class AnalysisInputs
             if (root.TryGetProperty("energy", out var energy) && energy.ValueKind == JsonValueKind.Object)
             {
                 var gauges = energy.GetProperty("gauges").EnumerateArray()
-                    .Where(g => g.GetProperty("id").GetString()!.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase)).Select(g => g.GetProperty("mean").GetDouble()).ToList();
+                    .Where(g => Saturation.IsSmActivity(g.GetProperty("id").GetString()!)).Select(g => g.GetProperty("mean").GetDouble()).ToList();
                 if (gauges.Count > 0) sm = gauges.Average();
             }
             return new Saturation("run", double.NaN, throughput.GetProperty("outputTokensPerSecond").GetDouble(),

@@ -469,9 +469,6 @@ internal static class Attribution
             _step = gaps.Count > 0 ? Stats.Percentile(gaps, 0.5) : 0;
         }
 
-        /// <summary>One engine step: the median gap between chunks, s.</summary>
-        public double StepSeconds => _step;
-
         /// <summary>The span over which request r's prompt was prefilled; null without a first chunk.</summary>
         public (double From, double To)? PrefillSpan(int r)
         {

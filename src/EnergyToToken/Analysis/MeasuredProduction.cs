@@ -11,9 +11,12 @@ public sealed record Saturation(string Parameter, double Value, double OutputTok
     /// <summary>Mean SM activity over a window's gauges (DCGM_FI_PROF_SM_ACTIVE, the twin's sm-active); null when none reported it.</summary>
     public static double? MeanSmActivity(Metering.EnergySummary? energy)
     {
-        var gauges = energy?.Gauges.Where(g => g.Id.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase)).ToList();
+        var gauges = energy?.Gauges.Where(g => IsSmActivity(g.Id)).ToList();
         return gauges is { Count: > 0 } ? gauges.Average(g => g.Mean) : null;
     }
+
+    /// <summary>Whether a gauge is SM activity: DCGM_FI_PROF_SM_ACTIVE, or the twin's <c>sm-active</c>.</summary>
+    internal static bool IsSmActivity(string gaugeId) => gaugeId.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>

@@ -178,38 +178,42 @@ public static class RunAnalysis
         var idleWatts = wholeEnergy?.StaticJoules is { } s && to > from ? s / (to - from) : 0;
         var minimum = inside.Count > 0 ? Math.Max(inside[0].SamplingInterval.TotalSeconds, inside[0].UpdatePeriod?.TotalSeconds ?? 0) * 0.5 : 0;
 
-        WindowFigures Figures(string name, double a, double b, string rule, EnergySummary? energy, double output, double input)
+        // A window's meter intervals, when its energy is known: the bootstrap, facility energy and attribution read them.
+        EnergyIntervals? Intervals(EnergySummary? energy, double a, double b) =>
+            energy is not null && double.IsFinite(energy.Total.Joules) ? EnergyIntervals.Build(inside, a, b, idleWatts, minimum) : null;
+
+        WindowFigures Figures(string name, double a, double b, string rule, EnergySummary? energy, EnergyIntervals? intervals, double output, double input)
         {
             var std = double.NaN;
             double? facility = null;
             string? facilitySource = null;
-            if (energy is not null && double.IsFinite(energy.Total.Joules))
+            if (energy is not null && intervals is not null)
             {
-                var intervals = EnergyIntervals.Build(inside, a, b, idleWatts, minimum);
                 std = Bootstrap(t, intervals, options.BootstrapResamples);
                 (facility, facilitySource) = Facility(energy, intervals, options);
             }
             return new WindowFigures(name, a, b, rule, energy, output, input, std, facility, facilitySource);
         }
 
-        var whole = Figures("whole", from, to, "first measured request scheduled → last measured request ended", wholeEnergy, metrics.OutputTokens, metrics.InputTokens);
+        var wholeIntervals = Intervals(wholeEnergy, from, to);
+        var whole = Figures("whole", from, to, "first measured request scheduled → last measured request ended", wholeEnergy, wholeIntervals, metrics.OutputTokens, metrics.InputTokens);
         var steadySpan = options.Steady ?? SteadyWindow(t, from, to);
         WindowFigures? steady = null;
         if (steadySpan is { } span)
         {
             var (output, input) = TokensIn(t, span.From, span.To);
+            var steadyEnergy = Energy(span.From, span.To);
             steady = Figures("steady", span.From, span.To,
                 options.Steady is null ? "requests in flight first reach their time-weighted median → last measured request sent (the drain starts)" : "given with --steady",
-                Energy(span.From, span.To), output, input);
+                steadyEnergy, Intervals(steadyEnergy, span.From, span.To), output, input);
         }
 
         AttributionResult? attribution = null;
         PhaseFigures? phases = null;
         RequestEnergyStats? perRequest = null;
-        if (wholeEnergy is not null && double.IsFinite(wholeEnergy.Total.Joules) && verdict.JoulesPerTokenReported)
+        if (wholeIntervals is not null && verdict.JoulesPerTokenReported)
         {
-            var intervals = EnergyIntervals.Build(inside, from, to, idleWatts, minimum);
-            attribution = Attribution.Run(t, intervals, options.Calibration, Roofline(run, options, catalogs));
+            attribution = Attribution.Run(t, wholeIntervals, options.Calibration, Roofline(run, options, catalogs));
             (phases, perRequest) = Summarize(t, attribution);
         }
 

@@ -38,9 +38,6 @@ public sealed record BenchVerdict(IReadOnlyList<string> Problems, IReadOnlyList<
 {
     public bool Valid => Problems.Count == 0;
 
-    public static BenchVerdict Judge(BenchPlan plan, BenchResult result, RunMetrics metrics) =>
-        Judge(plan.Validity, plan.Target.Simulated, result.ClientCpuShare, metrics, result.Energy);
-
     public static BenchVerdict Judge(ValidityOptions v, bool simulated, double clientCpuShare, RunMetrics metrics, EnergySummary? energySummary)
     {
         var problems = new List<string>();

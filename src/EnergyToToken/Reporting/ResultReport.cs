@@ -324,17 +324,7 @@ public static class ResultReport
     private static void OperatingPoint(Utf8JsonWriter w, RunData run, RunAnalysisResult a)
     {
         w.WriteStartObject("operatingPoint");
-        w.WriteStartArray("quality");
-        foreach (var q in a.Quality)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", q.Name);
-            w.WriteNumber("value", q.Value);
-            Number(w, "tolerance", q.Tolerance);
-            w.WriteString("source", q.Source);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        Qualities(w, "quality", a.Quality);
         w.WriteString("latency", run.Slo?.ToString());
         if (run.Slo is null) w.WriteNull("latencyMet");
         else w.WriteBoolean("latencyMet", a.Metrics.SloMet);
@@ -355,6 +345,22 @@ public static class ResultReport
         }
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>Qualities as an array of <c>{name, value, tolerance, source}</c>: in result.json and in run.json's options.</summary>
+    internal static void Qualities(Utf8JsonWriter w, string name, IReadOnlyList<QualityDeclaration> qualities)
+    {
+        w.WriteStartArray(name);
+        foreach (var q in qualities)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", q.Name);
+            w.WriteNumber("value", q.Value);
+            Number(w, "tolerance", q.Tolerance);
+            w.WriteString("source", q.Source);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>Each declared target (a declared quality with a tolerance) against a quality measured by this run under the same name.</summary>

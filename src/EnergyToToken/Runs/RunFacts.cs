@@ -251,17 +251,7 @@ public static class RunFacts
         {
             w.WriteNull("pueSeries");
         }
-        w.WriteStartArray("quality");
-        foreach (var q in o.Quality)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", q.Name);
-            w.WriteNumber("value", q.Value);
-            Number(w, "tolerance", q.Tolerance);
-            w.WriteString("source", q.Source);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        Reporting.ResultReport.Qualities(w, "quality", o.Quality);
         if (o.Calibration is { } c)
         {
             w.WriteStartObject("calibration");
@@ -311,13 +301,7 @@ public static class RunFacts
         };
     }
 
-    private static string Write(Action<Utf8JsonWriter> body)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            body(w);
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray()) + "\n";
-    }
+    private static string Write(Action<Utf8JsonWriter> body) => Reporting.EnergyReport.Write(body) + "\n";
 
     /// <summary>The meters' channels, rebuilt from <c>run.json</c>, keyed by id.</summary>
     internal static MeterChannel Channel(JsonElement m) => new(
