@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine and prints a closing line "N passed, N failed".
-# Installs what the tests need first: gcc (the fake NVML library is built from C) and setpriv (permission tests run
-# the tool as an unprivileged user when the suite runs as root).
+# Installs what the tests need first: gcc (the fake NVML library is built from C), setpriv (permission tests run
+# the tool as an unprivileged user when the suite runs as root) and chromium (report.html is opened headless).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +18,7 @@ install() {
 }
 command -v gcc >/dev/null 2>&1 || install gcc libc6-dev
 command -v setpriv >/dev/null 2>&1 || install util-linux
+command -v chromium >/dev/null 2>&1 || install chromium
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

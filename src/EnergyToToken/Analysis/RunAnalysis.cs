@@ -243,19 +243,13 @@ public static class RunAnalysis
     internal static (double From, double To)? SteadyWindow(RequestTimeline t, double from, double to)
     {
         var lastSend = double.NegativeInfinity;
-        var events = new List<(double T, int Delta)>();
         for (var r = 0; r < t.Count; r++)
         {
             if (!t.Warmup[r]) lastSend = Math.Max(lastSend, t.Sent[r]);
-            var chunks = t.Chunks(r);
-            var end = double.IsNaN(t.End[r]) ? (chunks.Length > 0 ? chunks[^1] : t.Sent[r]) : t.End[r];
-            if (!(end > t.Sent[r])) continue;
-            events.Add((t.Sent[r], 1));
-            events.Add((end, -1));
         }
         lastSend = Math.Min(lastSend, to);
         if (!(lastSend > from)) return null;
-        events.Sort((x, y) => x.T != y.T ? x.T.CompareTo(y.T) : x.Delta.CompareTo(y.Delta));
+        var events = InFlightEvents(t);
         // Levels over [from, lastSend] with their durations.
         var levels = new List<(int Level, double Seconds, double Start)>();
         var level = 0;
@@ -290,6 +284,25 @@ public static class RunAnalysis
         var full = levels.FirstOrDefault(l => l.Level >= Math.Max(1, median));
         // A steady state shorter than a fifth of the run (a closed loop sending all its requests at once) is no steady state.
         return full.Seconds > 0 && lastSend - full.Start >= MinimumSteadyShare * (to - from) ? (full.Start, lastSend) : null;
+    }
+
+    /// <summary>
+    /// Every request's send (+1) and end (−1; its last chunk, or its send when it has no end), in time order with ends
+    /// before sends at the same instant: the running sum is the number of requests in flight.
+    /// </summary>
+    internal static List<(double T, int Delta)> InFlightEvents(RequestTimeline t)
+    {
+        var events = new List<(double T, int Delta)>(2 * t.Count);
+        for (var r = 0; r < t.Count; r++)
+        {
+            var chunks = t.Chunks(r);
+            var end = double.IsNaN(t.End[r]) ? (chunks.Length > 0 ? chunks[^1] : t.Sent[r]) : t.End[r];
+            if (!(end > t.Sent[r])) continue;
+            events.Add((t.Sent[r], 1));
+            events.Add((end, -1));
+        }
+        events.Sort((x, y) => x.T != y.T ? x.T.CompareTo(y.T) : x.Delta.CompareTo(y.Delta));
+        return events;
     }
 
     /// <summary>Output tokens whose chunks arrived in [from, to) (a chunk carries its request's tokens ÷ chunks) and input tokens of prompts whose first chunk did.</summary>

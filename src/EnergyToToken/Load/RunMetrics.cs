@@ -163,13 +163,9 @@ public sealed record RunMetrics(
             var chunks = t.Chunks(r);
             if (!t.UsageFromServer[r] && chunks.Length > 0) fallback++;
             lag.Add(t.Sent[r] - t.Scheduled[r]);
-            if (t.State[r] != TerminalState.Ok || chunks.Length == 0) continue;
-            var scheduled = t.Scheduled[r];
-            var first = chunks[0] - scheduled;
-            var last = chunks[^1] - scheduled;
+            if (Latency(t, r) is not var (first, last, perToken)) continue;
             ttft.Add(first);
             e2e.Add(last);
-            double? perToken = t.OutputTokens[r] > 1 ? (last - first) / (t.OutputTokens[r] - 1) : null;
             if (perToken is { } pt) tpot.Add(pt);
             itl.AddGaps(chunks);
             if (slo is not null && Within(slo, "ttft", first) && Within(slo, "e2e", last) && (perToken is null || Within(slo, "tpot", perToken.Value))) good++;
@@ -183,6 +179,19 @@ public sealed record RunMetrics(
             ? new SloCheck(target, s.Get(target.Statistic), s.Get(target.Statistic) <= target.LimitSeconds)
             : new SloCheck(target, double.NaN, false)).ToList();
         return metrics with { SloChecks = checks };
+    }
+
+    /// <summary>
+    /// One request's TTFT (scheduled send → first chunk), E2E (scheduled send → last chunk) and TPOT ((E2E − TTFT) ÷
+    /// (output tokens − 1), null for a single token), in s; null for a request that failed or streamed nothing.
+    /// </summary>
+    internal static (double Ttft, double E2e, double? Tpot)? Latency(RequestTimeline t, int r)
+    {
+        var chunks = t.Chunks(r);
+        if (t.State[r] != TerminalState.Ok || chunks.Length == 0) return null;
+        var first = chunks[0] - t.Scheduled[r];
+        var last = chunks[^1] - t.Scheduled[r];
+        return (first, last, t.OutputTokens[r] > 1 ? (last - first) / (t.OutputTokens[r] - 1) : null);
     }
 
     private static bool Within(Slo slo, string metric, double seconds) =>

@@ -183,7 +183,9 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             run.WriteTimelines(result);
             run.WriteFacts(facts);
-            run.WriteResult(BenchReport.Json(bench));
+            var json = BenchReport.Json(bench);
+            run.WriteResult(json);
+            foreach (var (file, text) in RunReport.Render(data, json)) run.WriteAtomic(file, w => w.Write(text));
         }
         catch (IOException e)
         {
@@ -278,8 +280,10 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         var path = Path.Combine(directory, point.Directory);
         var data = RunData.From(path, facts, run.Result);
         var updated = run with { Data = data, Analysis = RunAnalysis.Analyze(data, options, Catalogs) };
+        var json = BenchReport.Json(updated);
         RunDirectory.WriteFile(path, RunFacts.File, facts);
-        RunDirectory.WriteFile(path, RunDirectory.Result, BenchReport.Json(updated));
+        RunDirectory.WriteFile(path, RunDirectory.Result, json);
+        foreach (var (file, text) in RunReport.Render(data, json)) RunDirectory.WriteFile(path, file, text);
         return point with { Run = updated };
     }
 
@@ -317,6 +321,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             throw new EnergyToTokenException($"Could not write the series to '{directory}': {e.Message}. Each point's own directory holds its result.");
         }
+        foreach (var (file, text) in SeriesReport.Render(directory, json)) RunDirectory.WriteFile(directory, file, text);
         return series;
     }
 }

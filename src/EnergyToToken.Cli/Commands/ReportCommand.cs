@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Text.Json;
+using EnergyToToken.Analysis;
+using EnergyToToken.Reporting;
+using EnergyToToken.Runs;
+using static EnergyToToken.Cli.Output;
+
+namespace EnergyToToken.Cli.Commands;
+
+/// <summary>
+/// <c>e2t report RUN_DIR</c>: writes the run's report.md and report.html again from its result.json and timelines
+/// (a bench writes them with every run; this renews them after <c>analyze --write</c>, or for a run copied from elsewhere).
+/// </summary>
+internal static class ReportCommand
+{
+    public static Command Create()
+    {
+        var directory = new Argument<string>("RUN_DIR") { Description = "A run directory written by e2t bench (a single run, a sweep point, or a sweep's or search's top directory)." };
+        var command = new Command("report", "Write a run's report.md and self-contained report.html (headline card, charts, disclosure, formulas) from its result.json and timelines.") { directory };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var path = parse.GetValue(directory)!;
+                var resultPath = Path.Combine(path, RunDirectory.Result);
+                if (!File.Exists(resultPath))
+                    throw new EnergyToTokenException($"'{path}' holds no {RunDirectory.Result}. Give a directory written by e2t bench (it holds run.json, result.json and the timelines).");
+                var json = File.ReadAllText(resultPath);
+                string? kind;
+                try
+                {
+                    using var document = JsonDocument.Parse(json);
+                    kind = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("kind", out var k) ? k.ToString() : null;
+                }
+                catch (JsonException e)
+                {
+                    throw new EnergyToTokenException($"{resultPath} is not valid JSON ({e.Message}). Run e2t analyze {path} --write to make it again from the timelines.");
+                }
+                var files = kind switch
+                {
+                    "e2t.bench" => RunReport.Render(RunData.Load(path), json),
+                    "e2t.bench.series" => SeriesReport.Render(path, json),
+                    _ => throw new EnergyToTokenException($"{resultPath} is of kind '{kind}', not a bench run (e2t.bench) or series (e2t.bench.series). Give a directory written by e2t bench."),
+                };
+                foreach (var (file, text) in files)
+                {
+                    RunDirectory.WriteFile(path, file, text);
+                    parse.InvocationConfiguration.Output.WriteLine(Path.Combine(path, file));
+                }
+                return ExitCodes.Success;
+            }
+            catch (EnergyToTokenException e)
+            {
+                return Fail(parse, e.Message);
+            }
+        });
+        return command;
+    }
+}
