@@ -294,7 +294,7 @@ internal static partial class Charts
         return SvgSize().Replace(svg, $"<svg $1viewBox=\"0 0 {width} {height}\" role=\"img\">", 1);
     }
 
-    [GeneratedRegex(@"\bcl_\d+\b")]
+    [GeneratedRegex(@"\bcl_[0-9a-f]+\b")]
     private static partial Regex ClipId();
 
     [GeneratedRegex(@"^<\?xml[^>]*\?>\s*")]

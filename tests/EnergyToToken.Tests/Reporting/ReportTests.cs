@@ -170,3 +170,22 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         Assert.Contains("No attribution: the run has no reportable energy.", md, StringComparison.Ordinal);
     }
 }
+
+public sealed class ResultSchemaTests(TwinSweepFixture fixture) : IClassFixture<TwinSweepFixture>
+{
+    [Fact]
+    public void Every_result_the_sweep_wrote_matches_its_schema()
+    {
+        foreach (var point in fixture.Points) Schemas.AssertValid(File.ReadAllText(Path.Combine(point, "result.json")), "e2t.bench.v2.schema.json");
+        Schemas.AssertValid(File.ReadAllText(Path.Combine(fixture.Sweep, "result.json")), "e2t.bench.series.v1.schema.json");
+    }
+
+    [Fact]
+    public void The_schema_refuses_a_result_that_breaks_it()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.Points[0], "result.json")))!;
+        node["metrics"]!["joulesPerOutputToken"]!["gross"] = "0.15";
+        node["disclosure"]!.AsObject().Remove("workload");
+        Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => Schemas.AssertValid(node.ToJsonString(), "e2t.bench.v2.schema.json"));
+    }
+}
