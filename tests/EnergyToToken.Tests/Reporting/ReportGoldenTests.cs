@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text.Json;
+using EnergyToToken.Reporting;
+
+namespace EnergyToToken.Tests.Reporting;
+
+/// <summary>report.md of a committed run result and series result, against golden files, in two cultures.</summary>
+public sealed class ReportGoldenTests
+{
+    private static JsonElement Fixture(string name)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "reports", name)));
+        return document.RootElement.Clone();
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("de-DE")]
+    public void Run_report_markdown_matches_its_golden(string culture) => InCulture(culture, () =>
+        Golden.Match(RunReport.Build(Fixture("run-result.json"), null).ToMarkdown(), "report-run.md"));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("de-DE")]
+    public void Series_report_markdown_matches_its_golden(string culture) => InCulture(culture, () =>
+        Golden.Match(SeriesReport.Build(Fixture("series-result.json"), "ttft-p99=2000ms,tpot-p99=15ms").ToMarkdown(), "report-series.md"));
+
+    [Fact]
+    public void The_html_escapes_what_it_is_given()
+    {
+        var html = new ReportDocument("<b>&", [new ParagraphBlock("a < b & \"c\""), new TableBlock(["<th>"], [["<td>"]])]).ToHtml();
+        Assert.Contains("<title>&lt;b&gt;&amp;</title>", html, StringComparison.Ordinal);
+        Assert.Contains("a &lt; b &amp; &quot;c&quot;", html, StringComparison.Ordinal);
+        Assert.Contains("<th>&lt;th&gt;</th>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<td><td>", html, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0.15043, "0.1504")]
+    [InlineData(3563.2, "3,563")]
+    [InlineData(700, "700")]
+    [InlineData(12.345, "12.35")]
+    [InlineData(9.894e14, "9.894e+14")]
+    [InlineData(7.075e-13, "7.075e-13")]
+    [InlineData(0, "0")]
+    [InlineData(double.NaN, "—")]
+    public void Numbers_read_the_same_everywhere(double value, string expected) => InCulture("de-DE", () => Assert.Equal(expected, ReportDocument.Number(value)));
+
+    private static void InCulture(string culture, Action body)
+    {
+        var saved = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
+        try
+        {
+            body();
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+}
