@@ -15,6 +15,7 @@ internal static class Cli
         TwinCommand.Create(),
         BenchCommand.Create(),
         AnalyzeCommand.Create(),
+        CompareCommand.Create(),
     };
 }
 
