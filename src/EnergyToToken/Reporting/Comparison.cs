@@ -219,6 +219,8 @@ public sealed partial record Comparison
         foreach (var name in candidate.Qualities.Select(q => q.Name).Distinct().Where(n => !reference.Qualities.Any(q => q.Name == n)).Order(StringComparer.Ordinal))
             notes.Add($"{candidate.Label} reports quality '{name}', which {reference.Label} does not: not compared.");
         var (sloA, sloB) = (reference.Str("slo", "spec"), candidate.Str("slo", "spec"));
+        if (options.Slo is null && reference.Bool("slo", "met") == false)
+            notes.Add($"{reference.Label} itself missed its SLO ({sloA}): the envelope the candidate is held to is not where the reference ran.");
         if (sloA != sloB)
             notes.Add($"Goodput counts requests within each run's own SLO ({reference.Label}: {sloA ?? "none"}; {candidate.Label}: {sloB ?? "none"}), so its delta compares different things.");
 
@@ -463,7 +465,7 @@ public sealed partial record Comparison
 
         public string? Str(params string[] path) => Comparison.Str(Input.Result, path);
 
-        public bool? Bool(string name) => At(Input.Result, name) is { ValueKind: JsonValueKind.True or JsonValueKind.False } v ? v.GetBoolean() : null;
+        public bool? Bool(params string[] path) => At(Input.Result, path) is { ValueKind: JsonValueKind.True or JsonValueKind.False } v ? v.GetBoolean() : null;
 
         public List<JsonElement> Array(params string[] path) => Items(Input.Result, path);
 

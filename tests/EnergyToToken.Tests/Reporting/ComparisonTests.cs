@@ -189,6 +189,15 @@ public sealed class ComparisonTests
     }
 
     [Fact]
+    public void A_reference_that_missed_its_own_slo_is_noted()
+    {
+        var reference = Result("h100-c16");
+        reference["slo"]!["met"] = false;
+        var c = Comparison.Build([Input("a", reference), Input("b", Result("h100-300w-c16"))], new ComparisonOptions()).Candidates.Single();
+        Assert.Contains("A itself missed its SLO (ttft-p99=200ms,tpot-p99=20ms): the envelope the candidate is held to is not where the reference ran.", c.Notes);
+    }
+
+    [Fact]
     public void A_rise_in_error_rate_is_a_reason_unless_tolerated()
     {
         void Errors(JsonNode r) => r["requests"]!["errorRate"] = 0.02;
