@@ -16,6 +16,7 @@ internal static class Cli
         BenchCommand.Create(),
         AnalyzeCommand.Create(),
         ReportCommand.Create(),
+        CompareCommand.Create(),
     };
 }
 

@@ -66,6 +66,9 @@ public static class GainCheck
         }
         foreach (var metric in baseline.Quality.Keys.Where(k => !tolerances.QualityDropPoints.ContainsKey(k)).Order(StringComparer.Ordinal))
             checks.Add(new($"quality {metric}", false, $"Quality '{metric}' was measured but no tolerance was disclosed for it; disclose one (e.g. 1 point) so the comparison is falsifiable."));
+        // Spec §5: a gain needs quality shown to hold; with nothing measured there is nothing that shows it.
+        if (tolerances.QualityDropPoints.Count == 0 && baseline.Quality.Count == 0)
+            checks.Add(new("quality", false, $"No quality was measured or declared for '{baseline.Name}' and no tolerance was disclosed: quality is not shown to hold, so the change cannot count as a gain. Measure one (an evaluation harness or a quality set) and disclose its tolerance."));
 
         foreach (var (metric, target) in tolerances.LatencyTargetsMilliseconds.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -80,6 +83,8 @@ public static class GainCheck
                     : $"Latency '{metric}' {F(value)} ms misses the target of {F(target)} ms: the service envelope s* was left."));
             }
         }
+        if (tolerances.LatencyTargetsMilliseconds.Count == 0)
+            checks.Add(new("latency", false, "No latency target s* was disclosed: latency is not shown to stay within the service envelope, so the change cannot count as a gain. Give the targets, e.g. ttft-p99 at most 500 ms."));
         var errorRise = candidate.ErrorRate - baseline.ErrorRate;
         var reliable = errorRise <= tolerances.ErrorRateIncrease;
         checks.Add(new("error rate", reliable, reliable

@@ -120,4 +120,15 @@ public sealed class MechanismAndGainTests
         Assert.False(verdict.Counts);
         Assert.Contains(verdict.Reasons, r => r.Contains("'ruler' was measured but no tolerance", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Without_quality_or_latency_targets_neither_is_shown_to_hold_and_the_change_does_not_count()
+    {
+        var bare = Baseline() with { Quality = new Dictionary<string, double>() };
+        var verdict = GainCheck.Evaluate(bare, bare with { Name = "same" }, new GainTolerances(new Dictionary<string, double>(), new Dictionary<string, double>()));
+        Assert.False(verdict.Counts);
+        Assert.Equal(["quality", "latency", "error rate"], verdict.Checks.Select(c => c.Check));
+        Assert.Contains(verdict.Reasons, r => r.Contains("quality is not shown to hold", StringComparison.Ordinal));
+        Assert.Contains(verdict.Reasons, r => r.Contains("No latency target s* was disclosed", StringComparison.Ordinal));
+    }
 }
