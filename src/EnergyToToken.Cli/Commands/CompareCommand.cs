@@ -17,6 +17,8 @@ internal static class CompareCommand
 
     public const string JsonFile = "comparison.json";
 
+    public const string HtmlFile = "comparison.html";
+
     public static Command Create()
     {
         var runs = new Argument<string[]>("RUN")
@@ -25,7 +27,8 @@ internal static class CompareCommand
             Arity = new ArgumentArity(2, ArgumentArity.OneOrMore.MaximumNumberOfValues),
         };
         var json = new Option<bool>("--json") { Description = "Print the comparison as JSON (kind e2t.compare) instead of Markdown." };
-        var output = new Option<string>("--out") { Description = $"Also write {MarkdownFile} and {JsonFile} into this directory (created if missing)." };
+        var html = new Option<bool>("--html") { Description = "Print the comparison as one self-contained HTML page with charts instead of Markdown." };
+        var output = new Option<string>("--out") { Description = $"Also write {MarkdownFile}, {HtmlFile} and {JsonFile} into this directory (created if missing)." };
         var quality = new Option<string[]>("--quality-tolerance")
         {
             Description = $"Quality tolerance q*, {ComparisonOptions.QualityToleranceForm}. Replaces the reference's declared tolerance of that name. Repeatable.",
@@ -45,7 +48,7 @@ internal static class CompareCommand
         };
         var command = new Command("compare", "Compare runs side by side against the first: relative deltas, whether each change counts as a gain (spec §5) and which ceiling it moved.")
         {
-            runs, json, output, quality, slo, errorRate, sameWithin,
+            runs, json, html, output, quality, slo, errorRate, sameWithin,
         };
         command.SetAction(parse =>
         {
@@ -98,7 +101,7 @@ internal static class CompareCommand
                 if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
 
                 var comparison = Comparison.Build(inputs, options);
-                var markdown = ComparisonMarkdown.Write(comparison);
+                var markdown = ComparisonReport.Markdown(comparison);
                 var text = ComparisonJson.Write(comparison);
                 if (parse.GetValue(output) is { } directory)
                 {
@@ -112,8 +115,10 @@ internal static class CompareCommand
                     }
                     RunDirectory.WriteFile(directory, MarkdownFile, markdown);
                     RunDirectory.WriteFile(directory, JsonFile, text);
+                    RunDirectory.WriteFile(directory, HtmlFile, ComparisonReport.Html(comparison));
                 }
-                parse.InvocationConfiguration.Output.Write(parse.GetValue(json) ? text : markdown);
+                if (parse.GetValue(json) && parse.GetValue(html)) throw new EnergyToTokenException("--json and --html both ask for stdout: give one, or --out DIR to write all three files.");
+                parse.InvocationConfiguration.Output.Write(parse.GetValue(json) ? text : parse.GetValue(html) ? ComparisonReport.Html(comparison) : markdown);
                 return ExitCodes.Success;
             }
             catch (EnergyToTokenException e)

@@ -105,10 +105,13 @@ internal static partial class Charts
         return Svg(plot, "cdf-" + quantity.ToLowerInvariant(), Width / 2, Height - 40);
     }
 
-    /// <summary>Both ceilings (tokens/s) under each convention as bars, the binding one drawn solid and named; the measured rate as a line.</summary>
-    public static string? Ceilings(IReadOnlyList<(string Convention, double? Compute, double? Power, string Binding)> conventions, double? measured)
+    /// <summary>
+    /// Both ceilings (tokens/s) of each group (a convention, or a run of a comparison) as bars, the binding one drawn
+    /// solid and named; the measured rate as a line when given.
+    /// </summary>
+    public static string? Ceilings(IReadOnlyList<(string Group, double? Compute, double? Power, string Binding)> groups, double? measured)
     {
-        var drawn = conventions.Where(c => c.Compute is not null || c.Power is not null).ToList();
+        var drawn = groups.Where(c => c.Compute is not null || c.Power is not null).ToList();
         if (drawn.Count == 0) return null;
         var plot = New("", "tokens/s");
         var bars = new List<Bar>();
@@ -131,7 +134,7 @@ internal static partial class Charts
                     Label = $"{kind} ceiling {ReportDocument.Number(v)}{(binding ? " (binding)" : "")}",
                 });
             }
-            ticks.Add(new Tick(i, $"{c.Convention} convention (binding: {c.Binding})"));
+            ticks.Add(new Tick(i, c.Group));
         }
         var plotted = plot.Add.Bars(bars);
         plotted.ValueLabelStyle.FontSize = 12;
@@ -145,6 +148,29 @@ internal static partial class Charts
         var top = bars.Select(b => b.Value).Append(measured ?? 0).Max();
         plot.Axes.SetLimits(-0.6, drawn.Count - 0.4, 0, top * 1.2);
         return Svg(plot, "ceilings");
+    }
+
+    /// <summary>Gross and dynamic J per output token of each run, side by side.</summary>
+    public static string? Energy(IReadOnlyList<string> runs, double?[] gross, double?[] dynamic)
+    {
+        if (gross.All(g => g is null) && dynamic.All(d => d is null)) return null;
+        var plot = New("", "J per output token");
+        var bars = new List<Bar>();
+        for (var i = 0; i < runs.Count; i++)
+        {
+            foreach (var (offset, value, kind, color) in new[] { (-0.2, gross[i], "gross", Blue), (0.2, dynamic[i], "dynamic", Green) })
+            {
+                if (value is not { } v || !double.IsFinite(v)) continue;
+                bars.Add(new Bar { Position = i + offset, Value = v, Size = 0.36, FillColor = color, LineColor = color, Label = $"{kind} {ReportDocument.Number(v)}" });
+            }
+        }
+        var plotted = plot.Add.Bars(bars);
+        plotted.ValueLabelStyle.FontSize = 12;
+        plot.Axes.Bottom.TickGenerator = new NumericManual([.. runs.Select((r, i) => new Tick(i, r))]);
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.Legend.IsVisible = false;
+        plot.Axes.SetLimits(-0.6, runs.Count - 0.4, 0, bars.Select(b => b.Value).DefaultIfEmpty(1).Max() * 1.2);
+        return Svg(plot, "energy");
     }
 
     /// <summary>

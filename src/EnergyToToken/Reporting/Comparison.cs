@@ -84,7 +84,7 @@ public sealed record ComparisonOptions
 /// <summary>
 /// <c>e2t compare</c>'s model: runs side by side, each against the first (the reference), with relative deltas, the gain
 /// check of spec §5 per candidate with every reason, and which ceiling each change moved. Pure: built from the runs'
-/// result.json roots; rendered by <see cref="ComparisonJson"/> and <see cref="ComparisonMarkdown"/>. Numbers are in
+/// result.json roots; rendered by <see cref="ComparisonJson"/> and <see cref="ComparisonReport"/> (Markdown and HTML). Numbers are in
 /// result.json's units (J, W, tok/s, req/s, ms, fractions); null where a run does not report them.
 /// </summary>
 public sealed partial record Comparison

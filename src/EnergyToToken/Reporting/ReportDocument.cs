@@ -19,6 +19,9 @@ internal sealed record CardBlock(IReadOnlyList<CardItem> Items) : ReportBlock;
 
 internal sealed record CardItem(string Label, string Value, string Note);
 
+/// <summary>A bulleted list.</summary>
+internal sealed record ListBlock(IReadOnlyList<string> Items) : ReportBlock;
+
 /// <summary>The run's flags (simulated, incomplete, …): badges in HTML, one line in Markdown.</summary>
 internal sealed record FlagsBlock(IReadOnlyList<string> Flags) : ReportBlock;
 
@@ -30,7 +33,8 @@ internal sealed record ChartBlock(string Id, string Title, string? Svg, string C
 /// in) and one self-contained HTML page (report.html: inline CSS and SVG, no script, no network), which prints as it
 /// reads. Every text is escaped here, so builders pass plain text.
 /// </summary>
-internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> Blocks)
+/// <param name="HtmlName">Where the Markdown tells a reader the charts are.</param>
+internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> Blocks, string HtmlName = "report.html")
 {
     public string ToMarkdown()
     {
@@ -50,6 +54,10 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     if (t.Caption is { } caption) md.Append(caption).Append("\n\n");
                     MarkdownTable(md, t.Header, t.Rows, t.Emphasis);
                     break;
+                case ListBlock l:
+                    foreach (var item in l.Items) md.Append("- ").Append(item).Append('\n');
+                    md.Append('\n');
+                    break;
                 case CardBlock c:
                     MarkdownTable(md, ["headline", "value", "what it is"], [.. c.Items.Select(i => (IReadOnlyList<string>)[i.Label, i.Value, i.Note])], null);
                     break;
@@ -57,7 +65,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     md.Append("Flags: ").Append(f.Flags.Count == 0 ? "none" : string.Join(", ", f.Flags.Select(x => $"`{x}`"))).Append("\n\n");
                     break;
                 case ChartBlock chart:
-                    md.Append("Chart in report.html: ").Append(chart.Title).Append(". ").Append(chart.Caption).Append("\n\n");
+                    md.Append("Chart in ").Append(HtmlName).Append(": ").Append(chart.Title).Append(". ").Append(chart.Caption).Append("\n\n");
                     break;
             }
         }
@@ -106,6 +114,9 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     }
                     html.Append("</tbody>\n</table>\n");
                     break;
+                case ListBlock l:
+                    html.Append("<ul>\n").AppendJoin("", l.Items.Select(i => $"<li>{E(i)}</li>\n")).Append("</ul>\n");
+                    break;
                 case CardBlock c:
                     html.Append("<section class=\"card\">\n");
                     foreach (var i in c.Items)
@@ -144,7 +155,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
         p { margin: 6px 0 10px; }
         table { border-collapse: collapse; margin: 8px 0 16px; width: 100%; font-size: 0.92em; }
         caption { text-align: left; font-weight: 600; padding: 4px 0; }
-        th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+        th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
         th { background: #f6f8fa; }
         tr.emphasis td { font-weight: 600; background: #fff4e5; }
         .card { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 10px; margin: 12px 0 16px; }
@@ -187,5 +198,11 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
 
     /// <summary>A signed relative change in per cent, or "—".</summary>
     public static string Percent(double? fraction) =>
-        fraction is { } f && double.IsFinite(f) ? (f >= 0 ? "+" : "−") + Math.Abs(f * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %" : "—";
+        fraction switch
+        {
+            { } f when !double.IsFinite(f) => "—",
+            0 => "0.0 %",
+            { } f => (f > 0 ? "+" : "−") + Math.Abs(f * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %",
+            null => "—",
+        };
 }

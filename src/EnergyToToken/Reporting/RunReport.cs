@@ -155,7 +155,7 @@ public static class RunReport
         var missing = Strings(r, "production.missing");
         if (missing.Count > 0) yield return new ParagraphBlock($"Not computed: {string.Join("; ", missing)}.");
         yield return new ChartBlock("chart-ceilings", "The two ceilings under each convention",
-            Charts.Ceilings([.. conventions.Select(c => (c.Convention, c.Compute, c.Power, c.Binding))], Double(r, "metrics.throughput.outputTokensPerSecond")),
+            Charts.Ceilings([.. conventions.Select(c => ($"{c.Convention} convention (binding: {c.Binding})", c.Compute, c.Power, c.Binding))], Double(r, "metrics.throughput.outputTokensPerSecond")),
             "Bars: compute ceiling C/κ and power ceiling P_IT/ε in tokens/s; the binding one is drawn solid. The grey line: the throughput measured over the headline window.");
         yield return new ChartBlock("chart-crossover", "Crossover map: φ against σ",
             Charts.Crossover([.. conventions.Where(c => c.Phi is not null && c.Sigma is not null).Select(c => (c.Convention, c.Phi!.Value, c.Sigma!.Value, c.Binding))]),

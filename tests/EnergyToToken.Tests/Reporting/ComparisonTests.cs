@@ -348,7 +348,7 @@ public sealed class ComparisonTests
             try
             {
                 var comparison = Fixtures4();
-                return (ComparisonMarkdown.Write(comparison), ComparisonJson.Write(comparison));
+                return (ComparisonReport.Markdown(comparison), ComparisonJson.Write(comparison));
             }
             finally
             {

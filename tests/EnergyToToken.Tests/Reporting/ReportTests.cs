@@ -75,6 +75,20 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         Assert.True(chart.Svg && chart.Width > 300, $"{chart.Width}");
     }
 
+    [Fact]
+    public async Task The_comparison_opens_offline_with_its_charts()
+    {
+        var out_ = Path.Combine(fixture.Root, "comparison");
+        var (code, _, error) = ModelCommandTests.Run(["compare", ComparisonTests.Fixture("h100-c16"), ComparisonTests.Fixture("h100-300w-c16"), ComparisonTests.Fixture("drifted"), "--out", out_]);
+        Assert.True(code == 0, error);
+        var page = await OpenAsync(Path.Combine(out_, "comparison.html"), "comparison");
+        Assert.Equal(["chart-energy", "chart-ceilings-realized", "chart-ceilings-peak"], page.Charts.Select(c => c.Id));
+        Assert.All(page.Charts, c => Assert.True(c.Svg && c.Width > 200, $"{c.Id}: {c.Width}"));
+        var (htmlCode, stdout, _) = ModelCommandTests.Run(["compare", ComparisonTests.Fixture("h100-c16"), ComparisonTests.Fixture("h100-300w-c16"), ComparisonTests.Fixture("drifted"), "--html"]);
+        Assert.Equal(0, htmlCode);
+        Assert.Equal(File.ReadAllText(Path.Combine(out_, "comparison.html")), stdout);
+    }
+
     private static async Task<PageReport> OpenAsync(string html, string artifact)
     {
         var text = File.ReadAllText(html);
