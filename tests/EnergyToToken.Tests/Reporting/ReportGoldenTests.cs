@@ -60,3 +60,16 @@ public sealed class ReportGoldenTests
         }
     }
 }
+
+public sealed class CompareSchemaTests
+{
+    [Fact]
+    public void The_compare_golden_and_a_fresh_comparison_match_the_schema()
+    {
+        var golden = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "Golden", "compare.json"));
+        Schemas.AssertValid(File.ReadAllText(golden), "e2t.compare.v1.schema.json");
+        var (code, output, error) = Cli.ModelCommandTests.Run(["compare", ComparisonTests.Fixture("h100-c16"), ComparisonTests.Fixture("h100-c8"), "--json"]);
+        Assert.True(code == 0, error);
+        Schemas.AssertValid(output, "e2t.compare.v1.schema.json");
+    }
+}
