@@ -104,7 +104,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     html.Append("<p>").Append(E(p.Text)).Append("</p>\n");
                     break;
                 case TableBlock t:
-                    html.Append("<table>\n");
+                    html.Append("<div class=\"table\"><table>\n");
                     if (t.Caption is { } caption) html.Append("<caption>").Append(E(caption)).Append("</caption>\n");
                     html.Append("<thead><tr>").AppendJoin("", t.Header.Select(x => $"<th>{E(x)}</th>")).Append("</tr></thead>\n<tbody>\n");
                     for (var r = 0; r < t.Rows.Count; r++)
@@ -112,7 +112,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                         html.Append(t.Emphasis?.Contains(r) == true ? "<tr class=\"emphasis\">" : "<tr>")
                             .AppendJoin("", t.Rows[r].Select(x => $"<td>{E(x)}</td>")).Append("</tr>\n");
                     }
-                    html.Append("</tbody>\n</table>\n");
+                    html.Append("</tbody>\n</table></div>\n");
                     break;
                 case ListBlock l:
                     html.Append("<ul>\n").AppendJoin("", l.Items.Select(i => $"<li>{E(i)}</li>\n")).Append("</ul>\n");
@@ -154,8 +154,9 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
         h3 { font-size: 1.05em; margin: 20px 0 6px; }
         p { margin: 6px 0 10px; }
         table { border-collapse: collapse; margin: 8px 0 16px; width: 100%; font-size: 0.92em; }
+        div.table { overflow-x: auto; }
         caption { text-align: left; font-weight: 600; padding: 4px 0; }
-        th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+        th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
         th { background: #f6f8fa; }
         tr.emphasis td { font-weight: 600; background: #fff4e5; }
         .card { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 10px; margin: 12px 0 16px; }

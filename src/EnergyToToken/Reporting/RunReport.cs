@@ -118,12 +118,8 @@ public static class RunReport
                 false => "target q* MISSED",
                 null => "no declared target with a tolerance to check",
             }),
-            new("Latency at the operating point", Text(r, "operatingPoint.latency") ?? "no SLO given", Bool(r, "operatingPoint.latencyMet") switch
-            {
-                true => $"SLO met; TTFT p99 {Number(Double(r, "metrics.latency.ttftMs.p99"), "ms")}, TPOT p99 {Number(Double(r, "metrics.latency.tpotMs.p99"), "ms")}",
-                false => $"SLO MISSED; TTFT p99 {Number(Double(r, "metrics.latency.ttftMs.p99"), "ms")}, TPOT p99 {Number(Double(r, "metrics.latency.tpotMs.p99"), "ms")}",
-                null => $"TTFT p99 {Number(Double(r, "metrics.latency.ttftMs.p99"), "ms")}, TPOT p99 {Number(Double(r, "metrics.latency.tpotMs.p99"), "ms")}",
-            }),
+            new("Latency at the operating point", Bool(r, "operatingPoint.latencyMet") switch { true => "SLO met", false => "SLO MISSED", null => "no SLO given" },
+                $"{(Text(r, "operatingPoint.latency") is { } spec ? $"s* {spec}; " : "")}TTFT p99 {Number(Double(r, "metrics.latency.ttftMs.p99"), "ms")}, TPOT p99 {Number(Double(r, "metrics.latency.tpotMs.p99"), "ms")}"),
         };
         return items;
     }
