@@ -11,8 +11,11 @@ internal sealed record HeadingBlock(int Level, string Text, string? Id = null) :
 
 internal sealed record ParagraphBlock(string Text) : ReportBlock;
 
-/// <summary>A table; <paramref name="Emphasis"/> marks rows to stand out (the binding ceiling, a failed check).</summary>
-internal sealed record TableBlock(IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows, string? Caption = null, IReadOnlySet<int>? Emphasis = null) : ReportBlock;
+/// <summary>
+/// A table; <paramref name="Emphasis"/> marks rows to stand out (the binding ceiling, a failed check); the cells of
+/// <paramref name="LinkColumn"/> are relative paths, links in HTML.
+/// </summary>
+internal sealed record TableBlock(IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows, string? Caption = null, IReadOnlySet<int>? Emphasis = null, int? LinkColumn = null) : ReportBlock;
 
 /// <summary>The headline card: the figures a reader looks at first, each with a line saying what it is.</summary>
 internal sealed record CardBlock(IReadOnlyList<CardItem> Items) : ReportBlock;
@@ -110,7 +113,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     for (var r = 0; r < t.Rows.Count; r++)
                     {
                         html.Append(t.Emphasis?.Contains(r) == true ? "<tr class=\"emphasis\">" : "<tr>")
-                            .AppendJoin("", t.Rows[r].Select(x => $"<td>{E(x)}</td>")).Append("</tr>\n");
+                            .AppendJoin("", t.Rows[r].Select((x, c) => c == t.LinkColumn ? $"<td><a href=\"{E(x)}\">{E(x)}</a></td>" : $"<td>{E(x)}</td>")).Append("</tr>\n");
                     }
                     html.Append("</tbody>\n</table></div>\n");
                     break;

@@ -69,7 +69,7 @@ public static class SeriesReport
             new TableBlock([parameter, "J/output token (gross)", "output tok/s", "goodput (req/s)", "TTFT p99 (ms)", "TPOT p99 (ms)", "error rate", "SLO", "valid", "report"],
                 [.. points.Select(p => (IReadOnlyList<string>)[Number(p.Load), Number(p.Joules), Number(p.Rate), Number(p.Goodput), Number(p.TtftP99), Number(p.TpotP99), Number(p.ErrorRate),
                     slo is null ? "—" : p.SloMet ? "met" : "missed", p.Valid ? "valid" : "INVALID", $"{p.Directory.Replace('\\', '/')}/{HtmlFile}"])],
-                Emphasis: optimal is null ? null : new HashSet<int>([points.IndexOf(optimal)])),
+                Emphasis: optimal is null ? null : new HashSet<int>([points.IndexOf(optimal)]), LinkColumn: 9),
         };
         return new ReportDocument($"e2t series report: {Text(s, "name") ?? "series"}", blocks);
     });
