@@ -15,6 +15,8 @@ internal static class Cli
         TwinCommand.Create(),
         BenchCommand.Create(),
         AnalyzeCommand.Create(),
+        VerifyCommand.Create(),
+        RunsCommand.Create(),
     };
 }
 

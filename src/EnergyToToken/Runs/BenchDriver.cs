@@ -184,10 +184,16 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
             run.WriteTimelines(result);
             run.WriteFacts(facts);
             run.WriteResult(BenchReport.Json(bench));
+            RunManifest.Write(directory, time);
         }
         catch (IOException e)
         {
             throw new RunWriteException(bench, directory, e);
+        }
+        catch (EnergyToTokenException e) when (e.InnerException is IOException io)
+        {
+            // The manifest reports a failure to read or write as an explained error, with the I/O error inside.
+            throw new RunWriteException(bench, directory, io);
         }
         if (run.LogFailure is { } failure) throw new RunWriteException(bench, directory, failure);
         return bench;
@@ -280,6 +286,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         var updated = run with { Data = data, Analysis = RunAnalysis.Analyze(data, options, Catalogs) };
         RunDirectory.WriteFile(path, RunFacts.File, facts);
         RunDirectory.WriteFile(path, RunDirectory.Result, BenchReport.Json(updated));
+        RunManifest.Write(path, time);
         return point with { Run = updated };
     }
 
@@ -317,6 +324,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         {
             throw new EnergyToTokenException($"Could not write the series to '{directory}': {e.Message}. Each point's own directory holds its result.");
         }
+        RunManifest.Write(directory, time);
         return series;
     }
 }

@@ -223,7 +223,7 @@ public sealed class RunDirectory : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EnergyToTokenException($"Cannot write {name} in '{directory}': {e.Message}");
+            throw new EnergyToTokenException($"Cannot write {name} in '{directory}': {e.Message}", e);
         }
     }
 

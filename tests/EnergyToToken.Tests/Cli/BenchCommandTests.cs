@@ -233,6 +233,10 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(p.GetProperty("value").GetDouble(), point.RootElement.GetProperty("arrivals").GetProperty("concurrency").GetDouble());
             Assert.Equal(8, point.RootElement.GetProperty("requests").GetProperty("measured").GetInt32());
         }
+        // The series' manifest chains to each point's.
+        var verified = RunManifest.Verify(run);
+        Assert.True(verified.Intact, string.Join("; ", verified.Problems.Select(p => p.Message)));
+        Assert.Equal(3, verified.Runs);
     }
 
     [Theory]
@@ -253,6 +257,10 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(s, root.GetProperty("saturation").GetProperty("value").GetDouble());
             Assert.True(root.GetProperty("saturation").GetProperty("outputTokensPerSecond").GetDouble() > 0);
             Assert.Contains("R_sat", output, StringComparison.Ordinal);
+            // Every point was rewritten with the saturation, and its manifest with it, before the series' own.
+            var verified = RunManifest.Verify(run);
+            Assert.True(verified.Intact, string.Join("; ", verified.Problems.Select(p => p.Message)));
+            Assert.Equal(expectedValues.Length + 1, verified.Runs);
         }
         else
         {
