@@ -15,7 +15,8 @@ namespace EnergyToToken.Benchmarks;
 /// stream (one chunk per token), with a 100 ms energy counter and idle baselines, unless DIR already holds one. Then
 /// a child process (<c>analysis-measure DIR</c>), so that its peak working set is the analysis's alone, times
 /// <see cref="RunData.Load"/>, <see cref="RunAnalysis.Analyze"/> and <see cref="ResultReport.Json"/> apart and writes
-/// the result to DIR/result.json (so a change to the analysis can be checked byte for byte). Without DIR the trace goes
+/// the result to DIR/result.json (so a change to the analysis can be checked byte for byte), then times the manifest
+/// of the directory (<see cref="RunManifest.Write"/>, <see cref="RunManifest.Verify"/>) apart. Without DIR the trace goes
 /// to a temporary directory, deleted at the end.</para>
 /// </summary>
 internal static class AnalysisCommands
@@ -97,6 +98,18 @@ internal static class AnalysisCommands
             $"  {events / totalCpu / 1e6:0.00} M token events/s per core (events ÷ CPU s), {events / totalWall / 1e6:0.00} M/s wall; peak working set {peak / 1e6:0} MB; allocated {GC.GetTotalAllocatedBytes() / 1e9:0.00} GB, GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
         Console.WriteLine($"  valid {analysis.Verdict.Valid}; result.json written to {directory}");
 
+        // What the bench adds after the analysis: the manifest hashes every file, chunks.parquet most of all.
+        var bytes = RunManifest.Listed(directory).Sum(f => new FileInfo(f.Full).Length);
+        var (manifestWall, _) = Lap();
+        RunManifest.Write(directory);
+        (manifestWall, var manifestCpu) = Lap();
+        var verified = RunManifest.Verify(directory);
+        var (verifyWall, verifyCpu) = Lap();
+        Line("RunManifest.Write", manifestWall, manifestCpu);
+        Line("RunManifest.Verify", verifyWall, verifyCpu);
+        Console.WriteLine(FormattableString.Invariant(
+            $"  {verified.Files} files, {bytes / 1e6:N0} MB hashed at {bytes / manifestWall / 1e6:N0} MB/s (write), {bytes / verifyWall / 1e6:N0} MB/s (verify); intact {verified.Intact}"));
+
         (double Wall, double Cpu) Lap()
         {
             process.Refresh();
@@ -119,7 +132,7 @@ internal static class AnalysisCommands
     /// and chunks.parquet written directly in their formats, streaming row group by row group, since 184 M chunk times
     /// do not fit <see cref="RequestRecord"/> lists. Returns the number of token events.
     /// </summary>
-    private static long Generate(int streams, double seconds, string directory)
+    internal static long Generate(int streams, double seconds, string directory)
     {
         var trace = new ClosedLoop(streams, seconds);
         using var run = RunDirectory.Create(directory);

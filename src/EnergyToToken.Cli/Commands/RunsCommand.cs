@@ -54,6 +54,8 @@ internal static class RunsCommand
     private static void Table(ParseResult parse, string root, List<StoredRun> runs, int stored)
     {
         var console = Console(parse);
+        // Piped or redirected: wide enough for one line per run, so grep and sort see whole rows.
+        if (!console.Profile.Capabilities.Ansi) console.Profile.Width = 240;
         if (runs.Count == 0)
         {
             console.WriteLine(stored == 0 ? $"No runs under {root}." : $"None of the {stored} runs under {root} matches.");
@@ -67,13 +69,13 @@ internal static class RunsCommand
         foreach (var r in runs)
         {
             table.AddRow(
-                Markup.Escape(r.StartedUtc?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "?"),
+                Markup.Escape(r.StartedUtc?.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "?"),
                 Markup.Escape(r.Path),
                 Markup.Escape(r.Model ?? ""),
                 Markup.Escape(r.Accelerator ?? ""),
                 Markup.Escape(r.Binding ?? ""),
                 r.JoulesPerOutputToken is { } j ? Number(j) : "",
-                r.OutputTokensPerSecond is { } t ? Number(t) : "",
+                r.OutputTokensPerSecond is { } t ? t.ToString("#,0.#", CultureInfo.InvariantCulture) : "",
                 Markup.Escape(string.Join(", ", Flags(r))));
         }
         console.Write(table);

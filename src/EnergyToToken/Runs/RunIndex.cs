@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Enumeration;
 using System.Text.Json;
 
 namespace EnergyToToken.Runs;
@@ -89,9 +90,9 @@ public static class RunIndex
         var (known, rebuilt) = ReadIndex(indexPath);
         var entries = new List<(string Path, string Key, StoredRun Run)>();
         var (read, reused) = (0, 0);
-        foreach (var (relative, full) in RunDirectories(root))
+        foreach (var (relative, full, files) in RunDirectories(root))
         {
-            var key = Key(full);
+            var key = Key(full, files);
             if (known.TryGetValue(relative, out var entry) && entry.Key == key)
             {
                 entries.Add((relative, key, entry.Run));
@@ -123,36 +124,38 @@ public static class RunIndex
             .OrderBy(r => r.StartedUtc ?? DateTimeOffset.MaxValue).ThenBy(r => r.Path, StringComparer.Ordinal)];
     }
 
-    /// <summary>Every directory below the root (and the root) that holds a run's file; hidden directories and links skipped.</summary>
-    private static IEnumerable<(string Relative, string Full)> RunDirectories(string root)
+    /// <summary>
+    /// Every directory below the root (and the root) that holds a run's file, with the names of its files; hidden
+    /// directories and links skipped. One listing per directory: the names tell a run and its manifest without a stat each.
+    /// </summary>
+    private static IEnumerable<(string Relative, string Full, HashSet<string> Files)> RunDirectories(string root)
     {
         var pending = new Stack<(string Relative, string Full)>();
         pending.Push((".", root));
         while (pending.TryPop(out var at))
         {
-            if (IsRun(at.Full)) yield return at;
-            foreach (var sub in Directory.EnumerateDirectories(at.Full))
+            var files = new HashSet<string>(StringComparer.Ordinal);
+            var entries = new FileSystemEnumerable<(string Name, bool Directory)>(at.Full,
+                (ref FileSystemEntry e) => (e.FileName.ToString(), e.IsDirectory),
+                new EnumerationOptions { AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true });
+            foreach (var (name, directory) in entries)
             {
-                var name = Path.GetFileName(sub);
-                if (name.StartsWith('.') || new DirectoryInfo(sub).LinkTarget is not null) continue;
-                pending.Push((at.Relative == "." ? name : at.Relative + "/" + name, sub));
+                if (!directory) files.Add(name);
+                else if (!name.StartsWith('.')) pending.Push((at.Relative == "." ? name : at.Relative + "/" + name, Path.Combine(at.Full, name)));
             }
+            if (files.Contains(RunManifest.File) || files.Contains(RunDirectory.Result) || files.Contains(RunFacts.File) || files.Contains(RunDirectory.EventLog))
+                yield return (at.Relative, at.Full, files);
         }
     }
 
-    private static bool IsRun(string directory) =>
-        System.IO.File.Exists(Path.Combine(directory, RunManifest.File)) || System.IO.File.Exists(Path.Combine(directory, RunDirectory.Result))
-        || System.IO.File.Exists(Path.Combine(directory, RunFacts.File)) || System.IO.File.Exists(Path.Combine(directory, RunDirectory.EventLog));
-
     /// <summary>What must change for a run to be read again: its manifest's hash, else its result's and facts' size and time.</summary>
-    private static string Key(string directory)
+    private static string Key(string directory, HashSet<string> files)
     {
-        var manifest = Path.Combine(directory, RunManifest.File);
-        if (System.IO.File.Exists(manifest)) return "sha256:" + RunManifest.Hash(manifest).Sha256;
-        static string Stat(string path) => new FileInfo(path) is { Exists: true } f
+        if (files.Contains(RunManifest.File)) return "sha256:" + RunManifest.Hash(Path.Combine(directory, RunManifest.File)).Sha256;
+        string Stat(string name) => files.Contains(name) && new FileInfo(Path.Combine(directory, name)) is { Exists: true } f
             ? f.Length.ToString(CultureInfo.InvariantCulture) + "@" + f.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)
             : "-";
-        return $"stat:{Stat(Path.Combine(directory, RunDirectory.Result))};{Stat(Path.Combine(directory, RunFacts.File))}";
+        return $"stat:{Stat(RunDirectory.Result)};{Stat(RunFacts.File)}";
     }
 
     /// <summary>A run's entry from its files; a missing or damaged result is an entry with a problem, never an exception.</summary>
