@@ -14,9 +14,10 @@ namespace EnergyToToken.Runs;
 /// <item><c>requests.parquet</c>, <c>chunks.parquet</c> (request, chunk, t_s), <c>power.parquet</c>, <c>telemetry.parquet</c>,
 /// <c>server-metrics.parquet</c>: the timelines, in Apache Parquet (<see cref="Timelines"/>, <see cref="ChunkFile"/>);</item>
 /// <item><c>run.json</c>: the facts analysis needs beside them (plan, deployment, idle windows, meters, analysis options);</item>
-/// <item><c>result.json</c>: the summary. Every file but the log is written to a temporary name, flushed to disk and
-/// renamed, so a reader never sees half a file.</item>
+/// <item><c>result.json</c>: the summary;</item>
+/// <item><c>manifest.json</c>: written last by <see cref="RunManifest.Write"/>, the size and SHA-256 of every other file.</item>
 /// </list>
+/// Every file but the log is written to a temporary name, flushed to disk and renamed, so a reader never sees half a file.
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {

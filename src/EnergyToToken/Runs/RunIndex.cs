@@ -76,7 +76,7 @@ public sealed record RunIndexUpdate(int Read, int Reused, int Dropped, bool Rebu
 /// </summary>
 public static class RunIndex
 {
-    public const string File = RunManifest.IndexFile;
+    internal const string File = RunManifest.IndexFile;
     private const string Kind = "e2t.runs.index";
     private const int SchemaVersion = 1;
 

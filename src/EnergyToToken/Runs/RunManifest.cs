@@ -33,7 +33,7 @@ public static class RunManifest
         [("analysis", ["calibration", "saturation"]), ("arrivals", []), ("deployment", []), ("slo", []), ("target", ["endpoint"]), ("validity", []), ("workload", [])];
 
     /// <summary>What the configuration hash covers, as the manifest lists it: <c>analysis (without calibration, saturation)</c>, <c>arrivals</c>, ….</summary>
-    public static IReadOnlyList<string> ConfigurationSections { get; } =
+    internal static IReadOnlyList<string> ConfigurationSections { get; } =
         [.. Hashed.Select(h => h.Without.Length == 0 ? h.Section : $"{h.Section} (without {string.Join(", ", h.Without)})")];
 
     /// <summary>
