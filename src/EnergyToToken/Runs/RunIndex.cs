@@ -164,7 +164,7 @@ public static class RunIndex
         var parent = relative.Split('/') is { Length: >= 2 } parts ? parts[^2] : null;
         var role = parent switch { "points" => StoredRunRole.Point, "calibration" => StoredRunRole.Calibration, _ => StoredRunRole.Run };
         var hasManifest = System.IO.File.Exists(Path.Combine(directory, RunManifest.File));
-        var fallback = new StoredRun(relative, role) { Name = Path.GetFileName(Path.GetFullPath(directory)), HasManifest = hasManifest, Complete = false };
+        var fallback = new StoredRun(relative, role) { Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), HasManifest = hasManifest, Complete = false };
         var (result, resultProblem) = Parse(Path.Combine(directory, RunDirectory.Result));
         if (result is { } r)
         {
