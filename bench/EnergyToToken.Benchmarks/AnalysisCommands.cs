@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using EnergyToToken.Analysis;
 using EnergyToToken.Catalog;
 using EnergyToToken.Load;
@@ -16,7 +15,8 @@ namespace EnergyToToken.Benchmarks;
 /// stream (one chunk per token), with a 100 ms energy counter and idle baselines, unless DIR already holds one. Then
 /// a child process (<c>analysis-measure DIR</c>), so that its peak working set is the analysis's alone, times
 /// <see cref="RunData.Load"/>, <see cref="RunAnalysis.Analyze"/> and <see cref="ResultReport.Json"/> apart and writes
-/// the result to DIR/result.json (so a change to the analysis can be checked byte for byte). Without DIR the trace goes
+/// the result to DIR/result.json (so a change to the analysis can be checked byte for byte), then times the manifest
+/// of the directory (<see cref="RunManifest.Write"/>, <see cref="RunManifest.Verify"/>) apart. Without DIR the trace goes
 /// to a temporary directory, deleted at the end.</para>
 /// </summary>
 internal static class AnalysisCommands
@@ -98,6 +98,18 @@ internal static class AnalysisCommands
             $"  {events / totalCpu / 1e6:0.00} M token events/s per core (events ÷ CPU s), {events / totalWall / 1e6:0.00} M/s wall; peak working set {peak / 1e6:0} MB; allocated {GC.GetTotalAllocatedBytes() / 1e9:0.00} GB, GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
         Console.WriteLine($"  valid {analysis.Verdict.Valid}; result.json written to {directory}");
 
+        // What the bench adds after the analysis: the manifest hashes every file, chunks.parquet most of all.
+        var bytes = RunManifest.Listed(directory).Sum(f => new FileInfo(f.Full).Length);
+        var (manifestWall, _) = Lap();
+        RunManifest.Write(directory);
+        (manifestWall, var manifestCpu) = Lap();
+        var verified = RunManifest.Verify(directory);
+        var (verifyWall, verifyCpu) = Lap();
+        Line("RunManifest.Write", manifestWall, manifestCpu);
+        Line("RunManifest.Verify", verifyWall, verifyCpu);
+        Console.WriteLine(FormattableString.Invariant(
+            $"  {verified.Files} files, {bytes / 1e6:N0} MB hashed at {bytes / manifestWall / 1e6:N0} MB/s (write), {bytes / verifyWall / 1e6:N0} MB/s (verify); intact {verified.Intact}"));
+
         (double Wall, double Cpu) Lap()
         {
             process.Refresh();
@@ -116,20 +128,20 @@ internal static class AnalysisCommands
 
     /// <summary>
     /// Writes the run directory: the meters, server metrics and run.json through the bench's own writers
-    /// (<see cref="RunDirectory.WriteTimelines"/> with no requests, <see cref="RunFacts.Json"/>), then requests.csv and
-    /// chunks.parquet written directly in their formats, streaming, since 184 M chunk times do not fit
-    /// <see cref="RequestRecord"/> lists. Returns the number of token events.
+    /// (<see cref="RunDirectory.WriteTimelines"/> with no requests, <see cref="RunFacts.Json"/>), then requests.parquet
+    /// and chunks.parquet written directly in their formats, streaming row group by row group, since 184 M chunk times
+    /// do not fit <see cref="RequestRecord"/> lists. Returns the number of token events.
     /// </summary>
-    private static long Generate(int streams, double seconds, string directory)
+    internal static long Generate(int streams, double seconds, string directory)
     {
         var trace = new ClosedLoop(streams, seconds);
         using var run = RunDirectory.Create(directory);
         var chunksPath = Path.Combine(directory, ChunkFile.Name + ".generating");
-        var requestsPath = Path.Combine(directory, "requests.csv.generating");
-        using (var requests = new StreamWriter(requestsPath, append: false, new System.Text.UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+        var requestsPath = Path.Combine(directory, Timelines.Requests.File + ".generating");
+        using (var requestsFile = new FileStream(requestsPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+        using (var requests = new RequestRows(requestsFile))
         using (var chunks = new FileStream(chunksPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
-            requests.WriteLine("index,warmup,state,http_status,scheduled_s,sent_s,first_chunk_s,last_chunk_s,end_s,drawn_input_tokens,drawn_output_tokens,prompt_tokens,output_tokens,reasoning_tokens,usage_from_server,output_chunks,finish_reason,response_id,detail");
             ChunkFile.Write(chunks, trace.Requests(requests));
         }
 
@@ -141,7 +153,7 @@ internal static class AnalysisCommands
             SamplerLateness = (0, 0.001, 0.002),
         };
         run.WriteTimelines(result);
-        File.Move(requestsPath, Path.Combine(directory, "requests.csv"), overwrite: true);
+        File.Move(requestsPath, Path.Combine(directory, Timelines.Requests.File), overwrite: true);
         File.Move(chunksPath, Path.Combine(directory, ChunkFile.Name), overwrite: true);
 
         var plan = new BenchPlan(
@@ -158,7 +170,61 @@ internal static class AnalysisCommands
     /// <summary>Seconds on the run's clock from nanoseconds, as <see cref="RunClock.Seconds"/> computes them.</summary>
     private static double S(long nanoseconds) => (double)nanoseconds / Second;
 
-    private static string Csv(double seconds) => seconds.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// The generated requests as requests.parquet rows, a row group of <see cref="GroupRows"/> at a time: every request
+    /// ends normally (ok, finish reason length) with the usage it drew, and each chunk carries one token.
+    /// </summary>
+    private sealed class RequestRows : IDisposable
+    {
+        private const int GroupRows = 1 << 16;
+        private readonly ParquetTableWriter _writer;
+        private readonly int[] _index = new int[GroupRows];
+        private readonly double[] _scheduled = new double[GroupRows];
+        private readonly double[] _sent = new double[GroupRows];
+        private readonly double[] _first = new double[GroupRows];
+        private readonly double[] _last = new double[GroupRows];
+        private readonly double[] _end = new double[GroupRows];
+        private readonly int[] _input = new int[GroupRows];
+        private readonly int?[] _prompt = new int?[GroupRows];
+        private readonly int[] _output = new int[GroupRows];
+        private readonly string?[] _responseId = new string?[GroupRows];
+        private readonly Array[] _columns;
+        private int _rows;
+
+        public RequestRows(Stream stream)
+        {
+            _writer = ParquetTableWriter.Create(stream, Timelines.Requests);
+            var warmup = new bool[GroupRows];
+            var state = Enumerable.Repeat("ok", GroupRows).ToArray();
+            var httpStatus = new int?[GroupRows];
+            var reasoning = new int[GroupRows];
+            var usage = Enumerable.Repeat(true, GroupRows).ToArray();
+            var finish = Enumerable.Repeat<string?>("length", GroupRows).ToArray();
+            var detail = Enumerable.Repeat("", GroupRows).ToArray();
+            // requests.parquet's column order; one token per chunk, so output tokens, drawn outputs and chunks are one array.
+            _columns = [_index, warmup, state, httpStatus, _scheduled, _sent, _first, _last, _end, _input, _output, _prompt, _output, reasoning, usage, _output, finish, _responseId, detail];
+        }
+
+        public void Add(int index, double scheduled, double sent, double first, double last, double end, int input, int output)
+        {
+            (_index[_rows], _scheduled[_rows], _sent[_rows], _first[_rows], _last[_rows], _end[_rows]) = (index, scheduled, sent, first, last, end);
+            (_input[_rows], _prompt[_rows], _output[_rows]) = (input, input, output);
+            _responseId[_rows] = $"cmpl-{index:D8}";
+            if (++_rows == GroupRows) Flush();
+        }
+
+        private void Flush()
+        {
+            _writer.WriteRowGroup(0, _rows, _columns);
+            _rows = 0;
+        }
+
+        public void Dispose()
+        {
+            Flush();
+            _writer.Dispose();
+        }
+    }
 
     /// <summary>
     /// The trace: STREAMS streams, each sending its next request when the previous one ends, from 2.5 s (after a 2 s idle
@@ -193,8 +259,8 @@ internal static class AnalysisCommands
 
         public (long From, long To) IdleAfter => (LastEnd + Second / 2, LastEnd + Second / 2 + 2 * Second);
 
-        /// <summary>Every request in index (send) order with its chunk times; writes its requests.csv row on the way.</summary>
-        public IEnumerable<(int Request, double[] Times)> Requests(TextWriter csv)
+        /// <summary>Every request in index (send) order with its chunk times; adds its requests.parquet row on the way.</summary>
+        public IEnumerable<(int Request, double[] Times)> Requests(RequestRows rows)
         {
             var next = new PriorityQueue<int, (long At, int Stream)>();
             for (var s = 0; s < streams; s++) next.Enqueue(s, (LoadStart, s));
@@ -220,8 +286,7 @@ internal static class AnalysisCommands
                 Add(_inFlight, end, -1);
                 LastEnd = Math.Max(LastEnd, end);
                 Events += output;
-                csv.WriteLine(FormattableString.Invariant(
-                    $"{index},false,ok,,{Csv(S(scheduled))},{Csv(S(sent))},{Csv(times[0])},{Csv(times[^1])},{Csv(S(end))},{input},{output},{input},{output},0,true,{output},length,cmpl-{index:D8},"));
+                rows.Add(index, S(scheduled), S(sent), times[0], times[^1], S(end), input, output);
                 yield return (index++, times);
                 if (end < _stop) next.Enqueue(stream, (end, stream));
             }

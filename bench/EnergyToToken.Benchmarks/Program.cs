@@ -47,6 +47,12 @@ switch (args.FirstOrDefault())
         // analysis-measure DIR: the child process of analysis-trace, so that its peak working set is the analysis's own.
         AnalysisCommands.Measure(args[1], inChild: false);
         break;
+    case "runs-index":
+        // runs-index [RUNS [DIR]]: e2t runs over a generated store, without and with its index.
+        RunStoreCommands.Index(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000,
+            args.Length > 2 ? args[2] : null);
+        break;
     case "validate-attribution":
         // validate-attribution [SECONDS] [--keep DIR]: keep the run directories and the twin's ground truth for a re-analysis.
         var keepAt = Array.IndexOf(args, "--keep");

@@ -17,6 +17,8 @@ internal static class Cli
         AnalyzeCommand.Create(),
         ReportCommand.Create(),
         CompareCommand.Create(),
+        VerifyCommand.Create(),
+        RunsCommand.Create(),
     };
 }
 

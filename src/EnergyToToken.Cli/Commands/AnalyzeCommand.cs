@@ -16,7 +16,7 @@ internal static class AnalyzeCommand
     {
         var directory = new Argument<string>("RUN_DIR") { Description = "A run directory written by e2t bench (with run.json and its timelines)." };
         var json = new Option<bool>("--json") { Description = "Print the result (result.json's schema) on stdout instead of the summary." };
-        var write = new Option<bool>("--write") { Description = "Replace the run's result.json with this analysis (atomically). Default: the run's result is left as measured." };
+        var write = new Option<bool>("--write") { Description = "Replace the run's result.json with this analysis (atomically), its report.md and report.html, and its manifest.json. Default: the run's result is left as measured." };
         var flags = new AnalysisFlags();
         var command = new Command("analyze", "Recompute a run's result from its raw timelines: windows, J/token by phase, per-request energy, the production function.") { directory, json, write };
         foreach (var option in flags.All) command.Options.Add(option);
@@ -31,7 +31,13 @@ internal static class AnalyzeCommand
                 if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
                 var analysis = RunAnalysis.Analyze(run, options, Catalogs.Load());
                 var result = ResultReport.Json(run, analysis);
-                if (parse.GetValue(write)) Runs.RunDirectory.WriteFile(path, Runs.RunDirectory.Result, result);
+                if (parse.GetValue(write))
+                {
+                    Runs.RunDirectory.WriteFile(path, Runs.RunDirectory.Result, result);
+                    // The reports say what result.json says: they follow it.
+                    foreach (var (file, text) in RunReport.Render(run, result)) Runs.RunDirectory.WriteFile(path, file, text);
+                    Runs.RunManifest.Write(path);
+                }
                 if (parse.GetValue(json)) parse.InvocationConfiguration.Output.Write(result);
                 else BenchOutput.Run(Console(parse), run, analysis, path);
                 return analysis.Verdict.Valid ? ExitCodes.Success : ExitCodes.Failure;

@@ -47,6 +47,8 @@ internal static class ReportCommand
                     RunDirectory.WriteFile(path, file, text);
                     parse.InvocationConfiguration.Output.WriteLine(Path.Combine(path, file));
                 }
+                // A run with a manifest keeps one that matches its files; one without (copied from an older e2t) gets none.
+                if (File.Exists(Path.Combine(path, RunManifest.File))) RunManifest.Write(path);
                 return ExitCodes.Success;
             }
             catch (EnergyToTokenException e)

@@ -141,6 +141,9 @@ public sealed record RunAnalysisResult(
 /// </summary>
 public static class RunAnalysis
 {
+    /// <summary>The seed of the bootstrap's resampling: fixed, so the same run gives the same spread (recorded in manifest.json).</summary>
+    public const int BootstrapSeed = 20_260_511;
+
     public static RunAnalysisResult Analyze(RunData run, AnalysisOptions options, Catalog.Catalogs catalogs) => Invariant(() => AnalyzeCore(run, options, catalogs));
 
     /// <summary>
@@ -354,7 +357,7 @@ public static class RunAnalysis
             }
             if (k >= 0 && k < n) tokens[k] = sum;
         }
-        var random = new Random(20_260_511);
+        var random = new Random(BootstrapSeed);
         var ratios = new List<double>(resamples);
         for (var b = 0; b < resamples; b++)
         {

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using EnergyToToken.Load;
 using EnergyToToken.Metering;
@@ -143,15 +141,13 @@ public sealed class RunData
 
     private static RequestTimeline ReadRequests(string directory)
     {
-        var rows = Csv.Read(Required(directory, "requests.csv"));
-        var n = rows.Count;
-        int[] I(int column) => [.. rows.Select(r => int.Parse(r[column], CultureInfo.InvariantCulture))];
-        double[] D(int column) => [.. rows.Select(r => r[column].Length == 0 ? double.NaN : double.Parse(r[column], CultureInfo.InvariantCulture))];
-        var index = I(0);
-        var counts = I(15);
+        var table = ParquetTable.Read(Required(directory, Timelines.Requests.File), Timelines.Requests);
+        var n = (int)table.Rows;
+        var index = table.Column<int>("index");
+        var counts = table.Column<int>("output_chunks");
         var start = new int[n + 1];
         for (var r = 0; r < n; r++) start[r + 1] = start[r] + counts[r];
-        // The file holds requests in index order; the timeline keeps requests.csv's order, so map each block.
+        // The file holds requests in index order; the timeline keeps requests.parquet's order, so map each block.
         var byIndex = Enumerable.Range(0, n).OrderBy(r => index[r]).ToArray();
         // Each request's block is checked where it is read: its first and last rows must hold its index. The rows to
         // check, in file order, are checked row group by row group, so the request column is never held whole.
@@ -176,9 +172,9 @@ public sealed class RunData
                 if (misplaced is null && requests[at - firstRow] != index[r]) misplaced = r;
             }
         });
-        if (times.Length != start[n]) throw new FormatException($"{ChunkFile.Name} holds {times.Length} chunks but requests.csv counts {start[n]}.");
-        if (misplaced is { } m) throw new FormatException($"{ChunkFile.Name} does not hold request {index[m]}'s {counts[m]} chunks where requests.csv puts them.");
-        // Rows come in index order (requests.csv is usually in it too).
+        if (times.Length != start[n]) throw new FormatException($"{ChunkFile.Name} holds {times.Length} chunks but requests.parquet counts {start[n]}.");
+        if (misplaced is { } m) throw new FormatException($"{ChunkFile.Name} does not hold request {index[m]}'s {counts[m]} chunks where requests.parquet puts them.");
+        // Rows come in index order (requests.parquet is usually in it too).
         var inOrder = byIndex.Select((r, i) => r == i).All(x => x);
         var placed = inOrder ? times : new double[times.Length];
         if (!inOrder)
@@ -194,21 +190,21 @@ public sealed class RunData
         return new RequestTimeline
         {
             Index = index,
-            Warmup = [.. rows.Select(r => r[1] == "true")],
-            State = [.. rows.Select(r => Enum.Parse<TerminalState>(r[2], ignoreCase: true))],
-            HttpStatus = [.. rows.Select(r => r[3].Length == 0 ? 0 : int.Parse(r[3], CultureInfo.InvariantCulture))],
-            Scheduled = D(4),
-            Sent = D(5),
-            End = D(8),
-            DrawnInputTokens = I(9),
-            DrawnOutputTokens = I(10),
-            PromptTokens = [.. rows.Select(r => r[11].Length == 0 ? -1 : int.Parse(r[11], CultureInfo.InvariantCulture))],
-            OutputTokens = I(12),
-            ReasoningTokens = I(13),
-            UsageFromServer = [.. rows.Select(r => r[14] == "true")],
-            FinishReason = [.. rows.Select(r => r[16])],
-            ResponseId = [.. rows.Select(r => r[17])],
-            Detail = [.. rows.Select(r => r[18])],
+            Warmup = table.Column<bool>("warmup"),
+            State = [.. table.Column<string>("state").Select(s => Enum.Parse<TerminalState>(s, ignoreCase: true))],
+            HttpStatus = [.. table.Column<int?>("http_status").Select(s => s ?? 0)],
+            Scheduled = table.Column<double>("scheduled_s"),
+            Sent = table.Column<double>("sent_s"),
+            End = table.Column<double>("end_s"),
+            DrawnInputTokens = table.Column<int>("drawn_input_tokens"),
+            DrawnOutputTokens = table.Column<int>("drawn_output_tokens"),
+            PromptTokens = [.. table.Column<int?>("prompt_tokens").Select(p => p ?? -1)],
+            OutputTokens = table.Column<int>("output_tokens"),
+            ReasoningTokens = table.Column<int>("reasoning_tokens"),
+            UsageFromServer = table.Column<bool>("usage_from_server"),
+            FinishReason = [.. table.Column<string?>("finish_reason").Select(f => f ?? "")],
+            ResponseId = [.. table.Column<string?>("response_id").Select(id => id ?? "")],
+            Detail = table.Column<string>("detail"),
             ChunkStart = start,
             ChunkTimes = times,
         };
@@ -216,21 +212,23 @@ public sealed class RunData
 
     private static List<MeterSamples> ReadMeters(string directory, JsonElement facts)
     {
+        var power = ParquetTable.Read(Required(directory, Timelines.Power.File), Timelines.Power);
+        var (ids, at, joules, watts, updated) = (power.Column<string>("channel"), power.Column<double>("t_s"), power.Column<double>("joules"), power.Column<double>("watts"), power.Column<bool>("updated"));
         var byChannel = new Dictionary<string, (List<double> At, List<double> J, List<double> W, List<bool> U)>();
-        foreach (var row in Csv.Read(Required(directory, "power.csv")))
+        for (var i = 0; i < ids.Length; i++)
         {
-            if (!byChannel.TryGetValue(row[0], out var lists)) byChannel[row[0]] = lists = ([], [], [], []);
-            lists.At.Add(Number(row[2]));
-            lists.J.Add(Number(row[3]));
-            lists.W.Add(Number(row[4]));
-            lists.U.Add(row[5] == "true");
+            if (!byChannel.TryGetValue(ids[i], out var lists)) byChannel[ids[i]] = lists = ([], [], [], []);
+            lists.At.Add(at[i]);
+            lists.J.Add(joules[i]);
+            lists.W.Add(watts[i]);
+            lists.U.Add(updated[i]);
         }
         var meters = new List<MeterSamples>();
         foreach (var m in facts.GetProperty("meters").EnumerateArray())
         {
             var channel = RunFacts.Channel(m);
-            var (at, j, w, u) = byChannel.TryGetValue(channel.Id, out var l) ? l : ([], [], [], []);
-            meters.Add(new MeterSamples(channel, [.. at], [.. j], [.. w])
+            var (t, j, w, u) = byChannel.TryGetValue(channel.Id, out var l) ? l : ([], [], [], []);
+            meters.Add(new MeterSamples(channel, [.. t], [.. j], [.. w])
             {
                 Updated = [.. u],
                 SamplingInterval = TimeSpan.FromSeconds(m.GetProperty("samplingIntervalSeconds").GetDouble()),
@@ -254,79 +252,31 @@ public sealed class RunData
         if (sets.Count == 0) return [];
         var at = sets.Select(_ => new List<double>()).ToList();
         var values = sets.Select(_ => new List<double>()).ToList();
-        foreach (var row in Csv.Read(Required(directory, "telemetry.csv")))
+        var table = ParquetTable.Read(Required(directory, Timelines.Telemetry.File), Timelines.Telemetry);
+        var (set, t, value) = (table.Column<int>("set"), table.Column<double>("t_s"), table.Column<double>("value"));
+        for (var i = 0; i < set.Length; i++)
         {
-            var set = int.Parse(row[0], CultureInfo.InvariantCulture);
-            var t = Number(row[1]);
-            if (values[set].Count % sets[set].Count == 0) at[set].Add(t);
-            values[set].Add(Number(row[3]));
+            // A read's gauges are consecutive rows: the first of them starts the read.
+            if (values[set[i]].Count % sets[set[i]].Count == 0) at[set[i]].Add(t[i]);
+            values[set[i]].Add(value[i]);
         }
         return [.. sets.Select((names, i) => new TelemetrySamples(names, [.. at[i]], [.. values[i]]))];
     }
 
-    private static List<double[]> ReadServerMetrics(string directory) =>
-        [.. Csv.Read(Required(directory, "server-metrics.csv")).Select(r => r.Select(Number).ToArray())];
-
-    private static double Number(string text) => text.Length == 0 ? double.NaN : double.Parse(text, CultureInfo.InvariantCulture);
+    private static List<double[]> ReadServerMetrics(string directory)
+    {
+        var table = ParquetTable.Read(Required(directory, Timelines.ServerMetrics.File), Timelines.ServerMetrics);
+        var columns = Timelines.ServerMetrics.Columns.Select(c => table.Column<double>(c.Name)).ToArray();
+        return [.. Enumerable.Range(0, (int)table.Rows).Select(r => columns.Select(c => c[r]).ToArray())];
+    }
 
     private static string Required(string directory, string name)
     {
         var path = Path.Combine(directory, name);
-        if (!File.Exists(path)) throw new EnergyToTokenException($"The run in '{directory}' has no {name}. The run was cut before its timelines were written; its events.jsonl keeps what was measured.");
-        return path;
-    }
-}
-
-/// <summary>The CSV the run directory writes: a header line, comma-separated fields, double quotes around fields that need them.</summary>
-internal static class Csv
-{
-    /// <summary>Every row after the header, as fields.</summary>
-    public static List<string[]> Read(string path)
-    {
-        var rows = new List<string[]>();
-        using var reader = new StreamReader(path, Encoding.UTF8, false, 1 << 16);
-        reader.ReadLine();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        while (reader.ReadLine() is { } line)
-        {
-            fields.Clear();
-            if (line.IndexOf('"', StringComparison.Ordinal) < 0)
-            {
-                rows.Add(line.Split(','));
-                continue;
-            }
-            field.Clear();
-            var quoted = false;
-            for (var i = 0; ; i++)
-            {
-                if (i == line.Length)
-                {
-                    if (!quoted) break;
-                    // A quoted field holding a newline continues on the next line.
-                    field.Append('\n');
-                    line = reader.ReadLine() ?? throw new FormatException($"{Path.GetFileName(path)} ends inside a quoted field.");
-                    i = -1;
-                    continue;
-                }
-                var c = line[i];
-                if (quoted)
-                {
-                    if (c != '"') field.Append(c);
-                    else if (i + 1 < line.Length && line[i + 1] == '"') field.Append(line[++i]);
-                    else quoted = false;
-                }
-                else if (c == '"') quoted = true;
-                else if (c == ',')
-                {
-                    fields.Add(field.ToString());
-                    field.Clear();
-                }
-                else field.Append(c);
-            }
-            fields.Add(field.ToString());
-            rows.Add([.. fields]);
-        }
-        return rows;
+        if (File.Exists(path)) return path;
+        var csv = Path.ChangeExtension(path, ".csv");
+        if (File.Exists(csv))
+            throw new EnergyToTokenException($"The run in '{directory}' has {Path.GetFileName(csv)} but no {name}: it was written by an e2t from before the timelines moved to Parquet (issue 7). Run the benchmark again with this e2t.");
+        throw new EnergyToTokenException($"The run in '{directory}' has no {name}. The run was cut before its timelines were written; its events.jsonl keeps what was measured.");
     }
 }

@@ -186,10 +186,16 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
             var json = BenchReport.Json(bench);
             run.WriteResult(json);
             foreach (var (file, text) in RunReport.Render(data, json)) run.WriteAtomic(file, w => w.Write(text));
+            RunManifest.Write(directory, time);
         }
         catch (IOException e)
         {
             throw new RunWriteException(bench, directory, e);
+        }
+        catch (EnergyToTokenException e) when (e.InnerException is IOException io)
+        {
+            // The manifest reports a failure to read or write as an explained error, with the I/O error inside.
+            throw new RunWriteException(bench, directory, io);
         }
         if (run.LogFailure is { } failure) throw new RunWriteException(bench, directory, failure);
         return bench;
@@ -284,6 +290,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
         RunDirectory.WriteFile(path, RunFacts.File, facts);
         RunDirectory.WriteFile(path, RunDirectory.Result, json);
         foreach (var (file, text) in RunReport.Render(data, json)) RunDirectory.WriteFile(path, file, text);
+        RunManifest.Write(path, time);
         return point with { Run = updated };
     }
 
@@ -322,6 +329,7 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
             throw new EnergyToTokenException($"Could not write the series to '{directory}': {e.Message}. Each point's own directory holds its result.");
         }
         foreach (var (file, text) in SeriesReport.Render(directory, json)) RunDirectory.WriteFile(directory, file, text);
+        RunManifest.Write(directory, time);
         return series;
     }
 }

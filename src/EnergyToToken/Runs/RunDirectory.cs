@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -12,11 +11,13 @@ namespace EnergyToToken.Runs;
 /// <list type="bullet">
 /// <item><c>events.jsonl</c>: the append-only event log, one line per finished request (with its chunk times), flushed
 /// as written, so a crash keeps everything up to the last line;</item>
-/// <item><c>requests.csv</c>, <c>chunks.parquet</c> (request, chunk, t_s), <c>power.csv</c>, <c>telemetry.csv</c>, <c>server-metrics.csv</c>: the timelines;</item>
+/// <item><c>requests.parquet</c>, <c>chunks.parquet</c> (request, chunk, t_s), <c>power.parquet</c>, <c>telemetry.parquet</c>,
+/// <c>server-metrics.parquet</c>: the timelines, in Apache Parquet (<see cref="Timelines"/>, <see cref="ChunkFile"/>);</item>
 /// <item><c>run.json</c>: the facts analysis needs beside them (plan, deployment, idle windows, meters, analysis options);</item>
-/// <item><c>result.json</c>: the summary. Every file but the log is written to a temporary name, flushed to disk and
-/// renamed, so a reader never sees half a file.</item>
+/// <item><c>result.json</c>: the summary;</item>
+/// <item><c>manifest.json</c>: written last by <see cref="RunManifest.Write"/>, the size and SHA-256 of every other file.</item>
 /// </list>
+/// Every file but the log is written to a temporary name, flushed to disk and renamed, so a reader never sees half a file.
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {
@@ -116,59 +117,73 @@ public sealed class RunDirectory : IDisposable
         w.WriteEndArray();
     }
 
-    /// <summary>Writes the timelines of a finished (or interrupted) run, each file atomically.</summary>
+    /// <summary>Writes the timelines of a finished (or interrupted) run, each file atomically, in Parquet (docs/runs.md).</summary>
     public void WriteTimelines(BenchResult result)
     {
         var clock = result.Clock;
-        WriteAtomic("requests.csv", w =>
-        {
-            w.WriteLine("index,warmup,state,http_status,scheduled_s,sent_s,first_chunk_s,last_chunk_s,end_s,drawn_input_tokens,drawn_output_tokens,prompt_tokens,output_tokens,reasoning_tokens,usage_from_server,output_chunks,finish_reason,response_id,detail");
-            foreach (var r in result.Requests)
-            {
-                var c = r.Record;
-                var chunks = c.OutputChunkTimestamps;
-                w.WriteLine(string.Join(',',
-                    r.Index, r.Warmup ? "true" : "false", Reporting.ModelReport.Camel(c.State), c.HttpStatus?.ToString(CultureInfo.InvariantCulture) ?? "",
-                    S(clock.Seconds(r.ScheduledTimestamp)), S(clock.Seconds(c.SentTimestamp)),
-                    chunks.Count > 0 ? S(clock.Seconds(chunks[0])) : "", chunks.Count > 0 ? S(clock.Seconds(chunks[^1])) : "",
-                    c.EndTimestamp is { } e ? S(clock.Seconds(e)) : "", r.InputTokens, r.OutputTokens,
-                    c.PromptTokens?.ToString(CultureInfo.InvariantCulture) ?? "", c.OutputTokens, c.ReasoningTokens, c.UsageFromServer ? "true" : "false",
-                    chunks.Count, Csv(c.FinishReason ?? ""), Csv(c.ResponseId ?? ""), Csv(c.Detail)));
-            }
-        });
-        // Chunk times are the bulk of a run (184 M for an hour at 1,024 streams): Parquet, which pandas, polars and DuckDB read.
+        var requests = result.Requests;
+        var n = requests.Count;
+        double First(RunRequest r) => r.Record.OutputChunkTimestamps is { Count: > 0 } c ? clock.Seconds(c[0]) : double.NaN;
+        double Last(RunRequest r) => r.Record.OutputChunkTimestamps is { Count: > 0 } c ? clock.Seconds(c[^1]) : double.NaN;
+        WriteTable(Timelines.Requests, n, [
+            requests.Select(r => r.Index).ToArray(),
+            requests.Select(r => r.Warmup).ToArray(),
+            requests.Select(r => Reporting.ModelReport.Camel(r.Record.State)).ToArray(),
+            requests.Select(r => r.Record.HttpStatus).ToArray(),
+            requests.Select(r => clock.Seconds(r.ScheduledTimestamp)).ToArray(),
+            requests.Select(r => clock.Seconds(r.Record.SentTimestamp)).ToArray(),
+            requests.Select(First).ToArray(),
+            requests.Select(Last).ToArray(),
+            requests.Select(r => r.Record.EndTimestamp is { } e ? clock.Seconds(e) : double.NaN).ToArray(),
+            requests.Select(r => r.InputTokens).ToArray(),
+            requests.Select(r => r.OutputTokens).ToArray(),
+            requests.Select(r => r.Record.PromptTokens).ToArray(),
+            requests.Select(r => r.Record.OutputTokens).ToArray(),
+            requests.Select(r => r.Record.ReasoningTokens).ToArray(),
+            requests.Select(r => r.Record.UsageFromServer).ToArray(),
+            requests.Select(r => r.Record.OutputChunkTimestamps.Count).ToArray(),
+            requests.Select(r => r.Record.FinishReason).ToArray(),
+            requests.Select(r => r.Record.ResponseId).ToArray(),
+            requests.Select(r => r.Record.Detail).ToArray(),
+        ]);
+        // Chunk times are the bulk of a run (184 M for an hour at 1,024 streams): a file of their own, read column by column.
         WriteAtomicBinary(ChunkFile.Name, stream => ChunkFile.Write(stream, result.Requests
             .OrderBy(r => r.Index)
             .Select(r => (r.Index, r.Record.OutputChunkTimestamps.Select(t => clock.Seconds(t)).ToArray()))));
-        WriteAtomic("power.csv", w =>
-        {
-            w.WriteLine("channel,scope,t_s,joules,watts,updated");
-            foreach (var m in result.Samples)
-            {
-                var scope = Reporting.ModelReport.Camel(m.Channel.Scope);
-                for (var i = 0; i < m.At.Length; i++)
-                    w.WriteLine($"{Csv(m.Channel.Id)},{scope},{S(m.At[i])},{S(m.Joules[i])},{S(m.Watts[i])},{(m.Updated[i] ? "true" : "false")}");
-            }
-        });
-        WriteAtomic("telemetry.csv", w =>
-        {
-            w.WriteLine("set,t_s,gauge,value");
-            for (var set = 0; set < result.Telemetry.Count; set++)
-            {
-                var t = result.Telemetry[set];
-                for (var i = 0; i < t.At.Length; i++)
-                {
-                    for (var g = 0; g < t.Names.Count; g++) w.WriteLine($"{set},{S(t.At[i])},{Csv(t.Names[g].Id)},{S(t.Values[i * t.Names.Count + g])}");
-                }
-            }
-        });
-        WriteAtomic("server-metrics.csv", w =>
-        {
-            w.WriteLine("t_s,running,waiting,kv_cache_usage,prompt_tokens_total,generation_tokens_total,preemptions_total");
-            foreach (var s in result.ServerMetrics)
-                w.WriteLine(string.Join(',', S(clock.Seconds(s.Timestamp)), S(s.Running), S(s.Waiting), S(s.KvCacheUsage), S(s.PromptTokens), S(s.GenerationTokens), S(s.Preemptions)));
-        });
+        var meters = result.Samples;
+        WriteTable(Timelines.Power, meters.Sum(m => m.At.Length), [
+            meters.SelectMany(m => Enumerable.Repeat(m.Channel.Id, m.At.Length)).ToArray(),
+            meters.SelectMany(m => Enumerable.Repeat(Reporting.ModelReport.Camel(m.Channel.Scope), m.At.Length)).ToArray(),
+            meters.SelectMany(m => m.At).ToArray(),
+            meters.SelectMany(m => m.Joules).ToArray(),
+            meters.SelectMany(m => m.Watts).ToArray(),
+            meters.SelectMany(m => m.Updated).ToArray(),
+        ]);
+        // Long form, one row per gauge per read, so meters with different gauges share one table.
+        var telemetry = result.Telemetry;
+        var rows = telemetry.Select((t, set) => (Set: set, Samples: t))
+            .SelectMany(s => Enumerable.Range(0, s.Samples.At.Length).SelectMany(i => s.Samples.Names.Select((name, g) => (s.Set, s.Samples, Read: i, Gauge: g))))
+            .ToList();
+        WriteTable(Timelines.Telemetry, rows.Count, [
+            rows.Select(r => r.Set).ToArray(),
+            rows.Select(r => r.Samples.At[r.Read]).ToArray(),
+            rows.Select(r => r.Samples.Names[r.Gauge].Id).ToArray(),
+            rows.Select(r => r.Samples.Values[r.Read * r.Samples.Names.Count + r.Gauge]).ToArray(),
+        ]);
+        var scrapes = result.ServerMetrics;
+        WriteTable(Timelines.ServerMetrics, scrapes.Count, [
+            scrapes.Select(s => clock.Seconds(s.Timestamp)).ToArray(),
+            scrapes.Select(s => s.Running).ToArray(),
+            scrapes.Select(s => s.Waiting).ToArray(),
+            scrapes.Select(s => s.KvCacheUsage).ToArray(),
+            scrapes.Select(s => s.PromptTokens).ToArray(),
+            scrapes.Select(s => s.GenerationTokens).ToArray(),
+            scrapes.Select(s => s.Preemptions).ToArray(),
+        ]);
     }
+
+    private void WriteTable(TableSchema schema, int rows, Array[] columns) =>
+        WriteAtomicBinary(schema.File, stream => ParquetTable.Write(stream, schema, rows, columns));
 
     /// <summary>Writes <c>run.json</c>, the facts analysis needs beside the timelines, atomically.</summary>
     public void WriteFacts(string json) => WriteAtomic(RunFacts.File, w => w.Write(json));
@@ -209,7 +224,7 @@ public sealed class RunDirectory : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EnergyToTokenException($"Cannot write {name} in '{directory}': {e.Message}");
+            throw new EnergyToTokenException($"Cannot write {name} in '{directory}': {e.Message}", e);
         }
     }
 
@@ -245,12 +260,6 @@ public sealed class RunDirectory : IDisposable
         {
         }
     }
-
-    /// <summary>A number in CSV: invariant, round-trippable; empty for NaN.</summary>
-    private static string S(double value) => double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : "";
-
-    private static string Csv(string text) =>
-        text.AsSpan().IndexOfAny(",\"\n\r") < 0 ? text : "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public void Dispose()
     {

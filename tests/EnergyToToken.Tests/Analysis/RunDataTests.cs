@@ -4,7 +4,7 @@ using EnergyToToken.Runs;
 
 namespace EnergyToToken.Tests.Analysis;
 
-/// <summary>Loading a run directory's chunk times: placed in requests.csv's order, each request's block checked where it is read.</summary>
+/// <summary>Loading a run directory's chunk times: placed in requests.parquet's order, each request's block checked where it is read.</summary>
 public sealed class RunDataTests : IDisposable
 {
     // One tick is one millisecond.
@@ -29,7 +29,7 @@ public sealed class RunDataTests : IDisposable
         return new RunRequest(index, 20, chunks.Length, 100 * index, false, record);
     }
 
-    /// <summary>A run whose requests.csv lists requests 3, 1, 2 (not index order) and whose request 2 has no chunks.</summary>
+    /// <summary>A run whose requests.parquet lists requests 3, 1, 2 (not index order) and whose request 2 has no chunks.</summary>
     private string Run(string name)
     {
         var path = Path.Combine(_root, name);
@@ -67,7 +67,7 @@ public sealed class RunDataTests : IDisposable
         WriteChunks(run, (1, [0.15, 0.16]), (3, [0.35, 0.36]), (4, [0.37]));
 
         var e = Assert.Throws<EnergyToTokenException>(() => RunData.Load(run));
-        Assert.Contains("does not hold request 3's 3 chunks where requests.csv puts them", e.Message, StringComparison.Ordinal);
+        Assert.Contains("does not hold request 3's 3 chunks where requests.parquet puts them", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class RunDataTests : IDisposable
         WriteChunks(run, (0, [0.05]), (1, [0.15, 0.16]), (3, [0.35, 0.36, 0.37]));
 
         var e = Assert.Throws<EnergyToTokenException>(() => RunData.Load(run));
-        Assert.Contains("holds 6 chunks but requests.csv counts 5", e.Message, StringComparison.Ordinal);
+        Assert.Contains("holds 6 chunks but requests.parquet counts 5", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,15 +43,15 @@ public sealed class BenchCommandTests : IDisposable
         var issued = requests.GetProperty("issued").GetInt32();
         Assert.Equal(issued, requests.GetProperty("states").EnumerateObject().Sum(s => s.Value.GetInt32()) + requests.GetProperty("warmup").GetInt32());
         Assert.Equal(4, requests.GetProperty("warmup").GetInt32());
-        var lines = File.ReadAllLines(Path.Combine(run, "requests.csv"));
-        Assert.Equal(issued, lines.Length - 1);
+        var table = ParquetTable.Read(Path.Combine(run, "requests.parquet"), Timelines.Requests);
+        Assert.Equal(issued, table.Rows);
         Assert.Equal(issued + 2, File.ReadAllLines(Path.Combine(run, "events.jsonl")).Length); // start, every request, end
 
         // Tokens: the metric is the measured requests' usage; the chunk timeline has one row per token (the twin streams one per chunk).
-        var header = lines[0].Split(',');
-        int Col(string name) => Array.IndexOf(header, name);
-        var measured = lines.Skip(1).Select(l => l.Split(',')).Where(c => c[Col("warmup")] == "false").ToList();
-        var tokens = measured.Sum(c => long.Parse(c[Col("output_tokens")], CultureInfo.InvariantCulture));
+        var warmup = table.Column<bool>("warmup");
+        var outputTokens = table.Column<int>("output_tokens");
+        var measured = Enumerable.Range(0, (int)table.Rows).Where(r => !warmup[r]).ToList();
+        var tokens = measured.Sum(r => (long)outputTokens[r]);
         var metrics = root.GetProperty("metrics");
         Assert.Equal(tokens, metrics.GetProperty("outputTokens").GetInt64());
         Assert.Equal(measured.Count * 32L, tokens);
@@ -72,8 +72,8 @@ public sealed class BenchCommandTests : IDisposable
         var again = Run(["analyze", run, "--json"]);
         Assert.Equal(0, again.Code);
         Assert.Equal(File.ReadAllText(Path.Combine(run, "result.json")), again.Out);
-        Assert.True(File.ReadAllLines(Path.Combine(run, "power.csv")).Length > 30);
-        Assert.True(File.ReadAllLines(Path.Combine(run, "server-metrics.csv")).Length > 2);
+        Assert.True(ParquetTable.Read(Path.Combine(run, "power.parquet"), Timelines.Power).Rows > 30);
+        Assert.True(ParquetTable.Read(Path.Combine(run, "server-metrics.parquet"), Timelines.ServerMetrics).Rows > 2);
 
         // Latency statistics exist for every metric and are ordered.
         var ttft = metrics.GetProperty("latency").GetProperty("ttftMs");
@@ -233,6 +233,10 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(p.GetProperty("value").GetDouble(), point.RootElement.GetProperty("arrivals").GetProperty("concurrency").GetDouble());
             Assert.Equal(8, point.RootElement.GetProperty("requests").GetProperty("measured").GetInt32());
         }
+        // The series' manifest chains to each point's.
+        var verified = RunManifest.Verify(run);
+        Assert.True(verified.Intact, string.Join("; ", verified.Problems.Select(p => p.Message)));
+        Assert.Equal(3, verified.Runs);
     }
 
     [Theory]
@@ -253,6 +257,10 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(s, root.GetProperty("saturation").GetProperty("value").GetDouble());
             Assert.True(root.GetProperty("saturation").GetProperty("outputTokensPerSecond").GetDouble() > 0);
             Assert.Contains("R_sat", output, StringComparison.Ordinal);
+            // Every point was rewritten with the saturation, and its manifest with it, before the series' own.
+            var verified = RunManifest.Verify(run);
+            Assert.True(verified.Intact, string.Join("; ", verified.Problems.Select(p => p.Message)));
+            Assert.Equal(expectedValues.Length + 1, verified.Runs);
         }
         else
         {
@@ -287,7 +295,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.False(root.GetProperty("complete").GetBoolean());
         var requests = root.GetProperty("requests");
         // Nothing lost: every issued request is in the timeline, the ones cut short as cancelled at the end of the run.
-        Assert.Equal(requests.GetProperty("issued").GetInt32(), File.ReadAllLines(Path.Combine(run, "requests.csv")).Length - 1);
+        Assert.Equal(requests.GetProperty("issued").GetInt32(), ParquetTable.Read(Path.Combine(run, "requests.parquet"), Timelines.Requests).Rows);
         Assert.True(requests.GetProperty("states").GetProperty("ok").GetInt32() >= 8);
         Assert.True(requests.GetProperty("states").GetProperty("cancelledEndOfRun").GetInt32() >= 1);
     }
@@ -308,7 +316,7 @@ public sealed class BenchCommandTests : IDisposable
         if (!File.Exists("/dev/full")) return; // Linux only: /dev/full answers every write with ENOSPC
         var run = Path.Combine(_dir, "full");
         Directory.CreateDirectory(run);
-        File.CreateSymbolicLink(Path.Combine(run, "requests.csv.tmp"), "/dev/full");
+        File.CreateSymbolicLink(Path.Combine(run, "requests.parquet.tmp"), "/dev/full");
         var (code, output, error) = Run(["bench", .. Short, "--requests", "6", "--concurrency", "2", "--meter", "none", "--out", run]);
         Assert.Equal(1, code);
         Assert.Contains("requests: 6 issued", output, StringComparison.Ordinal); // the summary of what was measured

@@ -119,21 +119,30 @@ public sealed class RunDirectoryTests : IDisposable
     }
 
     [Fact]
-    public void Request_timelines_quote_a_detail_with_a_comma_and_a_quote()
+    public void Request_timelines_keep_text_as_written_and_unknowns_as_nulls()
     {
         using var run = RunDirectory.Create(RunPath);
         var result = new BenchResult(
-            [Request(1, TerminalState.Ok, [150, 190]), Request(2, TerminalState.HttpError, [], """upstream said "no", twice""")],
+            [Request(1, TerminalState.Ok, [150, 190]), Request(2, TerminalState.HttpError, [], "upstream said \"no\", twice\nand é")],
             null, true, Clock, 0.1, 0.3, 0.01, [], []);
         run.WriteTimelines(result);
 
-        var lines = File.ReadAllLines(Path.Combine(RunPath, "requests.csv"));
-        Assert.Equal(3, lines.Length);
-        Assert.EndsWith("""
-            ,"upstream said ""no"", twice"
-            """, lines[2], StringComparison.Ordinal);
-        Assert.StartsWith("2,false,httpError,503,0.2,0.201,,,0.29,20,0,20,0,0,true,0,,,", lines[2], StringComparison.Ordinal);
-        Assert.Equal("1,false,ok,,0.1,0.101,0.15,0.19,0.19,20,2,20,2,0,true,2,length,,", lines[1]);
+        var t = ParquetTable.Read(Path.Combine(RunPath, "requests.parquet"), Timelines.Requests);
+        Assert.Equal(2, t.Rows);
+        Assert.Equal([1, 2], t.Column<int>("index"));
+        Assert.Equal(["ok", "httpError"], t.Column<string>("state"));
+        Assert.Equal([null, 503], t.Column<int?>("http_status"));
+        Assert.Equal([0.1, 0.2], t.Column<double>("scheduled_s"));
+        Assert.Equal([0.101, 0.201], t.Column<double>("sent_s"));
+        Assert.Equal([0.15, double.NaN], t.Column<double>("first_chunk_s")); // null on disk: no chunk
+        Assert.Equal([0.19, double.NaN], t.Column<double>("last_chunk_s"));
+        Assert.Equal([0.19, 0.29], t.Column<double>("end_s"));
+        Assert.Equal([20, 20], t.Column<int?>("prompt_tokens"));
+        Assert.Equal([2, 0], t.Column<int>("output_chunks"));
+        Assert.Equal("length", t.Column<string?>("finish_reason")[0]);
+        Assert.Null(t.Column<string?>("finish_reason")[1]);
+        Assert.All(t.Column<string?>("response_id"), Assert.Null);
+        Assert.Equal(["", "upstream said \"no\", twice\nand é"], t.Column<string>("detail"));
         var chunks = ChunkFile.Read(Path.Combine(RunPath, ChunkFile.Name));
         Assert.Equal([1, 1], chunks.Request);
         Assert.Equal([0.15, 0.19], chunks.Times);

@@ -142,6 +142,11 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         }
         var (seriesCode, _, seriesError) = ModelCommandTests.Run(["report", fixture.Sweep]);
         Assert.True(seriesCode == 0, seriesError);
+        // The reports are in the manifests, which follow them: the sweep and its points verify intact.
+        var (verifyCode, verified, verifyError) = ModelCommandTests.Run(["verify", fixture.Sweep]);
+        Assert.True(verifyCode == 0, verifyError);
+        Assert.Contains("intact", verified, StringComparison.Ordinal);
+        Assert.Contains("report.html", File.ReadAllText(Path.Combine(point, "manifest.json")), StringComparison.Ordinal);
     }
 
     [Fact]
