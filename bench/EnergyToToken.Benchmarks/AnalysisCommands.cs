@@ -98,7 +98,13 @@ internal static class AnalysisCommands
             $"  {events / totalCpu / 1e6:0.00} M token events/s per core (events ÷ CPU s), {events / totalWall / 1e6:0.00} M/s wall; peak working set {peak / 1e6:0} MB; allocated {GC.GetTotalAllocatedBytes() / 1e9:0.00} GB, GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
         Console.WriteLine($"  valid {analysis.Verdict.Valid}; result.json written to {directory}");
 
-        // What the bench adds after the analysis: the manifest hashes every file, chunks.parquet most of all.
+        // What the bench adds after the analysis: the reports (charts over every chunk and meter read), then the manifest,
+        // which hashes every file, chunks.parquet most of all.
+        Lap();
+        foreach (var (file, text) in RunReport.Render(run, json)) RunDirectory.WriteFile(directory, file, text);
+        var (renderWall, renderCpu) = Lap();
+        Line("RunReport.Render", renderWall, renderCpu);
+        Console.WriteLine(FormattableString.Invariant($"  report.html {new FileInfo(Path.Combine(directory, RunReport.HtmlFile)).Length / 1e3:N0} kB, report.md {new FileInfo(Path.Combine(directory, RunReport.MarkdownFile)).Length / 1e3:N0} kB"));
         var bytes = RunManifest.Listed(directory).Sum(f => new FileInfo(f.Full).Length);
         var (manifestWall, _) = Lap();
         RunManifest.Write(directory);

@@ -20,6 +20,7 @@ internal static class BenchOutput
         var target = data.Facts.GetProperty("target");
         console.WriteLine($"run: {data.Name}{(data.Simulated ? " (SIMULATED: embedded twin)" : "")}");
         console.WriteLine($"directory: {directory}");
+        if (File.Exists(Path.Combine(directory, RunReport.HtmlFile))) console.WriteLine($"report: {Path.Combine(directory, RunReport.HtmlFile)}");
         console.WriteLine($"target: {target.GetProperty("model").GetString()} at {target.GetProperty("endpoint").GetString()} ({target.GetProperty("api").GetString()} API)");
         if (!data.Complete) console.WriteLine("INCOMPLETE: interrupted; what follows covers what was measured.");
         console.WriteLine($"window: {Number(m.WindowSeconds)} s; requests: {m.Issued} issued, {m.WarmupRequests} warm-up, {m.MeasuredRequests} measured");
@@ -85,6 +86,7 @@ internal static class BenchOutput
     public static void Series(IAnsiConsole console, SeriesResult series, string directory)
     {
         console.WriteLine($"directory: {directory}");
+        if (File.Exists(Path.Combine(directory, RunReport.HtmlFile))) console.WriteLine($"report: {Path.Combine(directory, RunReport.HtmlFile)}");
         if (!series.Complete) console.WriteLine("INCOMPLETE: interrupted; the points below are what was measured.");
         var table = new Table().Border(TableBorder.Rounded).Title($"Series over {series.Parameter}")
             .AddColumns(series.Parameter, "out tok/s", "goodput req/s", "TTFT p99 ms", "TPOT p99 ms", "J/out token", "errors", "SLO", "valid");

@@ -36,9 +36,12 @@ internal static partial class Charts
         if (channels.All(c => c.T.Length == 0)) return null;
         var plot = New("time (s, run clock)", "power (W)");
         Shade(plot, phases);
+        var top = 1.0;
         for (var i = 0; i < channels.Count; i++)
         {
             var (t, w) = Bin(channels[i].T, channels[i].Watts);
+            // The axis follows what is drawn (binned means), not a single read's spike that the line does not show.
+            top = Math.Max(top, w.Where(double.IsFinite).DefaultIfEmpty(0).Max());
             var line = plot.Add.ScatterLine(t, w, Lines[i % Lines.Length]);
             line.LineWidth = 1.6f;
             line.LegendText = $"{channels[i].Name} (W)";
@@ -55,7 +58,7 @@ internal static partial class Charts
             plot.Axes.Right.Label.FontSize = 13;
             plot.Axes.SetLimitsY(0, Math.Max(1, n.Max()) * 1.1, plot.Axes.Right);
         }
-        plot.Axes.SetLimitsY(0, channels.Where(c => c.Watts.Length > 0).Select(c => c.Watts.Where(double.IsFinite).DefaultIfEmpty(1).Max()).DefaultIfEmpty(1).Max() * 1.1);
+        plot.Axes.SetLimitsY(0, top * 1.1);
         return Svg(plot, "power");
     }
 
