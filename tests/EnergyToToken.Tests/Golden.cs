@@ -31,3 +31,21 @@ internal static class Close
         Assert.True(Math.Abs(actual - expected) <= tolerance, $"expected {expected:R}, got {actual:R} (relative tolerance {relative})");
     }
 }
+
+internal static class Cultures
+{
+    /// <summary>Runs <paramref name="action"/> under <paramref name="culture"/> ("" for the invariant one) and restores the thread's culture.</summary>
+    public static T In<T>(string culture, Func<T> action)
+    {
+        var saved = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo(culture);
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
+}

@@ -41,20 +41,13 @@ public sealed class CompareCommandTests(TwinPairFixture twins) : IClassFixture<T
     private static string Relative(string output) =>
         output.Replace(ComparisonTests.Fixtures + Path.DirectorySeparatorChar, "Fixtures/compare/", StringComparison.Ordinal);
 
-    private static T InCulture<T>(string culture, Func<T> action)
-    {
-        var saved = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
-        try { return action(); }
-        finally { CultureInfo.CurrentCulture = saved; }
-    }
 
     [Theory]
     [InlineData("")]
     [InlineData("de-DE")]
     public void The_markdown_of_the_fixtures_matches_its_golden_file_in_any_culture(string culture)
     {
-        var (code, output, error) = InCulture(culture, () => Run(["compare", .. Four]));
+        var (code, output, error) = Cultures.In(culture, () => Run(["compare", .. Four]));
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Golden.Match(Relative(output), "compare.md");
@@ -65,7 +58,7 @@ public sealed class CompareCommandTests(TwinPairFixture twins) : IClassFixture<T
     [InlineData("de-DE")]
     public void The_json_of_the_fixtures_matches_its_golden_file_in_any_culture(string culture)
     {
-        var (code, output, error) = InCulture(culture, () => Run(["compare", .. Four, "--json"]));
+        var (code, output, error) = Cultures.In(culture, () => Run(["compare", .. Four, "--json"]));
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Golden.Match(Relative(output), "compare.json");

@@ -22,20 +22,13 @@ public sealed class ModelCommandTests
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    private static T InCulture<T>(string culture, Func<T> action)
-    {
-        var saved = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
-        try { return action(); }
-        finally { CultureInfo.CurrentCulture = saved; }
-    }
 
     [Theory]
     [InlineData("")]
     [InlineData("de-DE")]
     public void The_worked_example_table_matches_its_golden_file_in_any_culture(string culture)
     {
-        var (code, output, error) = InCulture(culture, () => Run("model", Example));
+        var (code, output, error) = Cultures.In(culture, () => Run("model", Example));
         Assert.Equal("", error);
         Assert.Equal(0, code);
         Golden.Match(output, "model-65b-h100.txt");
@@ -46,7 +39,7 @@ public sealed class ModelCommandTests
     [InlineData("de-DE")]
     public void The_worked_example_json_matches_its_golden_file_in_any_culture(string culture)
     {
-        var (code, output, _) = InCulture(culture, () => Run("model", Example, "--json"));
+        var (code, output, _) = Cultures.In(culture, () => Run("model", Example, "--json"));
         Assert.Equal(0, code);
         Golden.Match(output, "model-65b-h100.json");
     }

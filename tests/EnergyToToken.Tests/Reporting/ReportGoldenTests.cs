@@ -16,14 +16,14 @@ public sealed class ReportGoldenTests
     [Theory]
     [InlineData("")]
     [InlineData("de-DE")]
-    public void Run_report_markdown_matches_its_golden(string culture) => InCulture(culture, () =>
-        Golden.Match(RunReport.Build(Fixture("run-result.json"), null).ToMarkdown(), "report-run.md"));
+    public void Run_report_markdown_matches_its_golden(string culture) =>
+        Golden.Match(Cultures.In(culture, () => RunReport.Build(Fixture("run-result.json"), null).ToMarkdown()), "report-run.md");
 
     [Theory]
     [InlineData("")]
     [InlineData("de-DE")]
-    public void Series_report_markdown_matches_its_golden(string culture) => InCulture(culture, () =>
-        Golden.Match(SeriesReport.Build(Fixture("series-result.json"), "ttft-p99=2000ms,tpot-p99=15ms").ToMarkdown(), "report-series.md"));
+    public void Series_report_markdown_matches_its_golden(string culture) =>
+        Golden.Match(Cultures.In(culture, () => SeriesReport.Build(Fixture("series-result.json"), "ttft-p99=2000ms,tpot-p99=15ms").ToMarkdown()), "report-series.md");
 
     [Fact]
     public void The_html_escapes_what_it_is_given()
@@ -44,21 +44,8 @@ public sealed class ReportGoldenTests
     [InlineData(7.075e-13, "7.075e-13")]
     [InlineData(0, "0")]
     [InlineData(double.NaN, "—")]
-    public void Numbers_read_the_same_everywhere(double value, string expected) => InCulture("de-DE", () => Assert.Equal(expected, ReportDocument.Number(value)));
+    public void Numbers_read_the_same_everywhere(double value, string expected) => Assert.Equal(expected, Cultures.In("de-DE", () => ReportDocument.Number(value)));
 
-    private static void InCulture(string culture, Action body)
-    {
-        var saved = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
-        try
-        {
-            body();
-        }
-        finally
-        {
-            CultureInfo.CurrentCulture = saved;
-        }
-    }
 }
 
 public sealed class CompareSchemaTests
