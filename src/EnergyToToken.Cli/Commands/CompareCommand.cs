@@ -98,6 +98,7 @@ internal static class CompareCommand
                 {
                     errors.Add(e.Message);
                 }
+                if (parse.GetValue(json) && parse.GetValue(html)) errors.Add("--json and --html both ask for stdout: give one, or --out DIR to write all three files.");
                 if (errors.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, errors));
 
                 var comparison = Comparison.Build(inputs, options);
@@ -117,7 +118,6 @@ internal static class CompareCommand
                     RunDirectory.WriteFile(directory, JsonFile, text);
                     RunDirectory.WriteFile(directory, HtmlFile, ComparisonReport.Html(comparison));
                 }
-                if (parse.GetValue(json) && parse.GetValue(html)) throw new EnergyToTokenException("--json and --html both ask for stdout: give one, or --out DIR to write all three files.");
                 parse.InvocationConfiguration.Output.Write(parse.GetValue(json) ? text : parse.GetValue(html) ? ComparisonReport.Html(comparison) : markdown);
                 return ExitCodes.Success;
             }

@@ -27,28 +27,40 @@ internal static class ReportCommand
                     throw new EnergyToTokenException($"'{path}' holds no {RunDirectory.Result}. Give a directory written by e2t bench (it holds run.json, result.json and the timelines).");
                 var json = File.ReadAllText(resultPath);
                 string? kind;
+                int? version;
                 try
                 {
                     using var document = JsonDocument.Parse(json);
-                    kind = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("kind", out var k) ? k.ToString() : null;
+                    var root = document.RootElement;
+                    kind = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("kind", out var k) ? k.ToString() : null;
+                    version = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("schemaVersion", out var v) && v.TryGetInt32(out var n) ? n : null;
                 }
                 catch (JsonException e)
                 {
                     throw new EnergyToTokenException($"{resultPath} is not valid JSON ({e.Message}). Run e2t analyze {path} --write to make it again from the timelines.");
                 }
-                var files = kind switch
-                {
-                    "e2t.bench" => RunReport.Render(RunData.Load(path), json),
-                    "e2t.bench.series" => SeriesReport.Render(path, json),
-                    _ => throw new EnergyToTokenException($"{resultPath} is of kind '{kind}', not a bench run (e2t.bench) or series (e2t.bench.series). Give a directory written by e2t bench."),
-                };
+                var expected = kind switch { "e2t.bench" => ResultReport.SchemaVersion, "e2t.bench.series" => 1, _ => (int?)null };
+                if (expected is null)
+                    throw new EnergyToTokenException($"{resultPath} is of kind '{kind}', not a bench run (e2t.bench) or series (e2t.bench.series). Give a directory written by e2t bench.");
+                if (version != expected)
+                    throw new EnergyToTokenException($"{resultPath} is {kind} schema version {version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}; this e2t reports version {expected}. {(kind == "e2t.bench" ? $"Run e2t analyze {path} --write to make it again from the timelines." : "Run the sweep again with this e2t.")}");
+                var files = kind == "e2t.bench" ? RunReport.Render(RunData.Load(path), json) : SeriesReport.Render(path, json);
+                var changed = false;
                 foreach (var (file, text) in files)
                 {
-                    RunDirectory.WriteFile(path, file, text);
-                    parse.InvocationConfiguration.Output.WriteLine(Path.Combine(path, file));
+                    // Unchanged reports are left alone, so their manifest (and a series' chain of manifests) still holds.
+                    var target = Path.Combine(path, file);
+                    if (!File.Exists(target) || File.ReadAllText(target) != text)
+                    {
+                        RunDirectory.WriteFile(path, file, text);
+                        changed = true;
+                    }
+                    parse.InvocationConfiguration.Output.WriteLine(target);
                 }
                 // A run with a manifest keeps one that matches its files; one without (copied from an older e2t) gets none.
-                if (File.Exists(Path.Combine(path, RunManifest.File))) RunManifest.Write(path);
+                // A series' manifest is renewed every time, over its points' current manifests: reporting a point again
+                // changes that point's manifest, and reporting the series is how the chain is sealed again.
+                if ((changed || kind == "e2t.bench.series") && File.Exists(Path.Combine(path, RunManifest.File))) RunManifest.Write(path);
                 return ExitCodes.Success;
             }
             catch (EnergyToTokenException e)

@@ -112,7 +112,8 @@ internal static partial class Charts
     /// Both ceilings (tokens/s) of each group (a convention, or a run of a comparison) as bars, the binding one drawn
     /// solid and named; the measured rate as a line when given.
     /// </summary>
-    public static string? Ceilings(IReadOnlyList<(string Group, double? Compute, double? Power, string Binding)> groups, double? measured)
+    /// <param name="name">Names the chart's SVG ids: unique on its page.</param>
+    public static string? Ceilings(IReadOnlyList<(string Group, double? Compute, double? Power, string Binding)> groups, double? measured, string name = "ceilings")
     {
         var drawn = groups.Where(c => c.Compute is not null || c.Power is not null).ToList();
         if (drawn.Count == 0) return null;
@@ -150,7 +151,7 @@ internal static partial class Charts
         }
         var top = bars.Select(b => b.Value).Append(measured ?? 0).Max();
         plot.Axes.SetLimits(-0.6, drawn.Count - 0.4, 0, top * 1.2);
-        return Svg(plot, "ceilings");
+        return Svg(plot, name);
     }
 
     /// <summary>Gross and dynamic J per output token of each run, side by side.</summary>
@@ -188,7 +189,7 @@ internal static partial class Charts
         var logs = drawn.SelectMany(p => new[] { Math.Log10(p.Phi), Math.Log10(p.Sigma) }).ToList();
         var lo = Math.Floor(logs.Min()) - 1;
         var hi = Math.Ceiling(logs.Max()) + 1;
-        var plot = New("φ = ε / κ, energy per FLOP demanded (J/FLOP, log)", "σ = P_IT / C_eff, supplied (J/FLOP, log)");
+        var plot = New("φ = ε / κ, energy per FLOP demanded (J/FLOP, log)", "σ = P_IT / C, supplied (J/FLOP, log)");
         var computeBound = plot.Add.Polygon([new Coordinates(lo, lo), new Coordinates(hi, hi), new Coordinates(lo, hi)]);
         computeBound.FillColor = Blue.WithAlpha(0.12);
         computeBound.LineColor = Colors.Transparent;

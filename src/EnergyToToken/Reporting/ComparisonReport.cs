@@ -13,7 +13,10 @@ public static class ComparisonReport
 
     public static string Html(Comparison comparison) => Build(comparison).ToHtml();
 
-    internal static ReportDocument Build(Comparison comparison)
+    // Invariant: ScottPlot's tick labels follow the current culture.
+    internal static ReportDocument Build(Comparison comparison) => Analysis.RunAnalysis.Invariant(() => BuildCore(comparison));
+
+    private static ReportDocument BuildCore(Comparison comparison)
     {
         ArgumentNullException.ThrowIfNull(comparison);
         var c = comparison;
@@ -90,7 +93,7 @@ public static class ComparisonReport
         foreach (var convention in new[] { "realized", "peak" })
         {
             var groups = runs.Select((r, i) => ($"{r.Label}: {Binding(c, convention, i)}", Ceiling(c, convention, "compute", i), Ceiling(c, convention, "power", i), Binding(c, convention, i))).ToList();
-            blocks.Add(new ChartBlock($"chart-ceilings-{convention}", $"The two ceilings of each run, {convention} convention", Charts.Ceilings(groups, null),
+            blocks.Add(new ChartBlock($"chart-ceilings-{convention}", $"The two ceilings of each run, {convention} convention", Charts.Ceilings(groups, null, $"ceilings-{convention}"),
                 $"Compute ceiling C/κ and power ceiling P_IT/ε in tokens/s for each run under the {convention} convention; the binding one is drawn solid.", Half: true));
         }
 

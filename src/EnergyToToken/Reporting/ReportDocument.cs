@@ -93,6 +93,8 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+            // Nothing to fetch, nothing to run: the browser enforces what the page promises.
+            .Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n")
             .Append("<title>").Append(E(Title)).Append("</title>\n<style>").Append(Style).Append("</style>\n</head>\n<body>\n<main>\n")
             .Append("<h1>").Append(E(Title)).Append("</h1>\n");
         foreach (var block in Blocks)
@@ -113,7 +115,7 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
                     for (var r = 0; r < t.Rows.Count; r++)
                     {
                         html.Append(t.Emphasis?.Contains(r) == true ? "<tr class=\"emphasis\">" : "<tr>")
-                            .AppendJoin("", t.Rows[r].Select((x, c) => c == t.LinkColumn ? $"<td><a href=\"{E(x)}\">{E(x)}</a></td>" : $"<td>{E(x)}</td>")).Append("</tr>\n");
+                            .AppendJoin("", t.Rows[r].Select((x, c) => c == t.LinkColumn && Href(x) is { } href ? $"<td><a href=\"{E(href)}\">{E(x)}</a></td>" : $"<td>{E(x)}</td>")).Append("</tr>\n");
                     }
                     html.Append("</tbody>\n</table></div>\n");
                     break;
@@ -145,6 +147,17 @@ internal sealed record ReportDocument(string Title, IReadOnlyList<ReportBlock> B
     }
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>
+    /// A link to a file below the page (a point's report), each segment percent-encoded; null for anything else (a
+    /// scheme, an absolute path, "..": a result copied from elsewhere must not make the page point out of its directory).
+    /// </summary>
+    internal static string? Href(string path)
+    {
+        var segments = path.Replace('\\', '/').Split('/');
+        if (path.Length == 0 || path.Contains(':', StringComparison.Ordinal) || path.StartsWith('/') || segments.Any(x => x is "" or "." or "..")) return null;
+        return string.Join('/', segments.Select(Uri.EscapeDataString));
+    }
 
     // System fonts only (no web font to fetch); figures never split across printed pages.
     private const string Style = """

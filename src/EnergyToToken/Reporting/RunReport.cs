@@ -65,7 +65,7 @@ public static class RunReport
         foreach (var (key, title) in Dimensions)
         {
             if (!At(r, $"disclosure.{key}").HasValue) continue;
-            blocks.Add(new TableBlock(["item", "value"], [.. At(r, $"disclosure.{key}")!.Value.EnumerateObject().Select(p => (IReadOnlyList<string>)[Words(p.Name), p.Value.GetString() ?? ResultReport.NotDisclosed])], title));
+            blocks.Add(new TableBlock(["item", "value"], [.. At(r, $"disclosure.{key}")!.Value.EnumerateObject().Select(p => (IReadOnlyList<string>)[Label(p.Name), Text(r, $"disclosure.{key}.{p.Name}") ?? ResultReport.NotDisclosed])], title));
         }
 
         blocks.Add(new HeadingBlock(1, "Metrics and their formulas", "formulas"));
@@ -77,7 +77,7 @@ public static class RunReport
     private static readonly string[] LatencyStatistics = ["mean", "p50", "p90", "p95", "p99", "p99_9", "max"];
     private static readonly string[] RequestStatistics = ["mean", "p50", "p90", "p99", "max"];
 
-    internal static readonly (string Key, string Title)[] Dimensions =
+    private static readonly (string Key, string Title)[] Dimensions =
     [
         ("operatingPoint", "1. Operating point"),
         ("workload", "2. Workload"),
@@ -124,9 +124,9 @@ public static class RunReport
         return items;
     }
 
-    internal sealed record ConventionRow(string Convention, double? ComputeFlops, double? ItWatts, double? Compute, double? Power, string Binding, double? Headroom, double? Phi, double? Sigma, double? Adjusted, string Explanation);
+    private sealed record ConventionRow(string Convention, double? ComputeFlops, double? ItWatts, double? Compute, double? Power, string Binding, double? Headroom, double? Phi, double? Sigma, double? Adjusted, string Explanation);
 
-    internal static List<ConventionRow> Conventions(JsonElement r) =>
+    private static List<ConventionRow> Conventions(JsonElement r) =>
         At(r, "production.conventions") is { ValueKind: JsonValueKind.Array } array
             ? [.. array.EnumerateArray().Select(c => new ConventionRow(Text(c, "convention")!, Double(c, "computeFlopPerSecond"), Double(c, "itPowerWatts"),
                 Double(c, "computeCeilingTokensPerSecond"), Double(c, "powerCeilingTokensPerSecond"), Text(c, "bindingConstraint")!, Double(c, "headroom"),
@@ -244,7 +244,8 @@ public static class RunReport
                 if (bin >= 0 && bin < count) tokens[bin] += perChunk;
             }
         }
-        return ([.. Enumerable.Range(0, count).Select(b => from + b * width)], [.. tokens.Select(x => x / width)]);
+        // The last bin may be shorter than the others: its rate is over the time it covers.
+        return ([.. Enumerable.Range(0, count).Select(b => from + b * width)], [.. tokens.Select((x, b) => x / Math.Min(width, to - (from + b * width)))]);
     }
 
     private static IEnumerable<ReportBlock> LatencyBlocks(JsonElement r, RunData? run)
@@ -317,18 +318,21 @@ public static class RunReport
         [
             ("J per output token, gross", Number(Double(r, "metrics.joulesPerOutputToken.gross"), "J"), $"E_gross / N_out over the {window} window; E from each channel's energy counter (or trapezoid over power) inside the boundary"),
             ("J per output token, dynamic", Number(Double(r, "metrics.joulesPerOutputToken.dynamic"), "J"), "(E_gross − P_idle × T) / N_out; P_idle measured before and after the run"),
-            ("meter uncertainty", Number(Double(r, "metrics.joulesPerOutputToken.meterUncertainty"), "J"), "Σ over channels of (counter resolution + one update period × mean power) / N_out"),
+            ("meter uncertainty", Number(Double(r, "metrics.joulesPerOutputToken.meterUncertainty"), "J"), "the channels' energy bound (counter resolution, one update period at the mean power, gaps and reset bridges: docs/meters.md) / N_out"),
             ("bootstrap std", Number(Double(r, "metrics.joulesPerOutputToken.bootstrapStd"), "J"), "std of J per output token over resamples of the meter intervals (seeded)"),
-            ("J per total token", Number(Double(r, "metrics.joulesPerTotalToken.gross"), "J"), "E_gross / (N_in + N_out)"),
-            ("facility J per output token", Number(Double(r, "metrics.joulesPerOutputToken.facility"), "J"), "E_gross × PUE / N_out (constant, a series, or a facility meter)"),
-            ("prefill J per input token", Number(Double(r, "metrics.prefillJoulesPerInputToken.gross"), "J"), "Σ over requests of attributed prefill energy / N_in"),
-            ("decode J per output token", Number(Double(r, "metrics.decodeJoulesPerOutputToken.gross"), "J"), "Σ over requests of attributed decode energy / N_out"),
+            ("J per total token", $"{Number(Double(r, "metrics.joulesPerTotalToken.gross"), "J")} / {Number(Double(r, "metrics.joulesPerTotalToken.dynamic"), "J")}", "gross / dynamic energy / (N_in + N_out)"),
+            ("facility J per output token", Number(Double(r, "metrics.joulesPerOutputToken.facility"), "J"), $"facility energy / N_out: E_gross × PUE (declared or a series), or the facility meter's own energy ({Text(r, $"windows.{window}.facilitySource") ?? ResultReport.NotDisclosed})"),
+            ("prefill J per input token", Number(Double(r, "metrics.prefillJoulesPerInputToken.gross"), "J"), "Σ over requests of their attributed prefill energy (dynamic by the attribution model, plus static by time in flight before the first chunk) / N_in"),
+            ("decode J per output token", Number(Double(r, "metrics.decodeJoulesPerOutputToken.gross"), "J"), "Σ over requests of their attributed decode energy (dynamic, plus static by time in flight after the first chunk) / Σ (output tokens − 1)"),
+            ("marginal prefill, decode J per token", $"{Number(Double(r, "metrics.prefillJoulesPerInputToken.marginal"), "J")}, {Number(Double(r, "metrics.decodeJoulesPerOutputToken.marginal"), "J")}", "the attribution model's coefficients (regression over meter intervals, or calibration), ± their std errors"),
+            ("attribution R², conservation", $"{Number(Double(r, "attribution.rSquared"))}, {Number(Double(r, "attribution.conservationError"))}", "fit of modelled to measured dynamic energy per interval; |Σ per-request energy − measured| / measured (checked ≤ 1e-9)"),
             ("output tokens/s", Number(Double(r, "metrics.throughput.outputTokensPerSecond")), "N_out in the window / T (a chunk carries its request's tokens ÷ chunks)"),
             ("goodput", Number(Double(r, "metrics.goodputRequestsPerSecond"), "req/s"), "requests meeting every SLO target / whole window (DistServe)"),
             ("TTFT p99", Number(Double(r, "metrics.latency.ttftMs.p99"), "ms"), "scheduled send → first chunk carrying output"),
             ("TPOT p99", Number(Double(r, "metrics.latency.tpotMs.p99"), "ms"), "per request (E2E − TTFT) / (output tokens − 1)"),
             ("ITL p99", Number(Double(r, "metrics.latency.itlMs.p99"), "ms"), "every gap between consecutive output chunks, pooled"),
             ("E2E p99", Number(Double(r, "metrics.latency.e2eMs.p99"), "ms"), "scheduled send → last chunk"),
+            ("schedule lag p99", Number(Double(r, "metrics.latency.scheduleLagMs.p99"), "ms"), "scheduled send → actual send (the client's own lateness)"),
             ("error rate", Number(Double(r, "requests.errorRate")), "failed measured requests / measured requests"),
             ("κ", Number(Double(r, "production.kappaFlopPerToken"), "FLOP/token"), $"FLOP per token of the catalog model at the run's mean context ({Text(r, "production.kappaSource")})"),
             ("ε", Number(Double(r, "production.epsilonJoulesPerToken"), "J/token"), "the headline gross J per output token"),
@@ -344,9 +348,25 @@ public static class RunReport
         ];
     }
 
-    /// <summary>A camelCase key in words: "hardwareAndBoundary" → "hardware and boundary".</summary>
-    internal static string Words(string key) =>
-        string.Concat(key.Select((c, i) => char.IsUpper(c) && i > 0 ? " " + char.ToLowerInvariant(c) : c.ToString()));
+    private static readonly Dictionary<string, string> Labels = new(StringComparer.Ordinal)
+    {
+        ["kappa"] = "κ (FLOP/token)",
+        ["epsilon"] = "ε (J/output token)",
+        ["cEffRealized"] = "C_eff, realized (FLOP/s)",
+        ["cPeak"] = "C_peak (FLOP/s)",
+        ["pItBudget"] = "P_IT budget",
+        ["computeCeiling"] = "compute ceiling (tok/s, headline convention)",
+        ["powerCeiling"] = "power ceiling (tok/s, headline convention)",
+        ["pueSource"] = "PUE source",
+        ["utilizationAdjustedOutput"] = "utilization-adjusted output (tok/s)",
+        ["throughput"] = "throughput (output tok/s)",
+        ["goodput"] = "goodput (req/s)",
+        ["meanContextTokens"] = "mean context (tokens)",
+    };
+
+    /// <summary>A disclosure key for a reader: a symbol with its unit where it has one, else the camelCase key in words.</summary>
+    private static string Label(string key) => Labels.TryGetValue(key, out var label) ? label
+        : string.Concat(key.Select((c, i) => char.IsUpper(c) && i > 0 ? " " + char.ToLowerInvariant(c) : c.ToString()));
 
     /// <summary>The element at a dotted path; null when any step is missing or JSON null.</summary>
     internal static JsonElement? At(JsonElement e, string path)

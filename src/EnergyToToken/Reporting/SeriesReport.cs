@@ -46,7 +46,8 @@ public static class SeriesReport
             ? array.EnumerateArray().Select(p => new Point(Double(p, "value") ?? double.NaN, Text(p, "directory") ?? "", Bool(p, "valid") == true, Bool(p, "sloMet") == true,
                 Double(p, "joulesPerOutputToken"), Double(p, "outputTokensPerSecond"), Double(p, "goodputRequestsPerSecond"), Double(p, "ttftP99Ms"), Double(p, "tpotP99Ms"), Double(p, "errorRate"))).OrderBy(p => p.Load).ToList()
             : [];
-        bool Meets(Point p) => p.Valid && (slo is null || p.SloMet);
+        // A point's sloMet is true when it ran under no SLO, so this holds whether or not the SLO could be read.
+        static bool Meets(Point p) => p.Valid && p.SloMet;
         var optimal = points.Where(p => Meets(p) && p.Joules is not null).MinBy(p => p.Joules);
         var lastPass = points.LastOrDefault(Meets);
         var firstFailAbove = lastPass is null ? points.FirstOrDefault() : points.FirstOrDefault(p => p.Load > lastPass.Load && !Meets(p));
@@ -58,15 +59,15 @@ public static class SeriesReport
             new HeadingBlock(1, "Energy against load", "energy-against-load"),
             new CardBlock(
             [
-                new("Energy-optimal point within the SLO", optimal is null ? "none" : $"{parameter} {Number(optimal.Load)}", optimal is null ? "no valid point met the SLO" : $"{Number(optimal.Joules, "J")} per output token, {Number(optimal.Rate, "tok/s")}"),
-                new("SLO boundary", boundary is null ? "not reached" : $"{parameter} ≈ {Number(boundary)}", lastPass is null ? "no point met the SLO" : firstFailAbove is null ? $"every point up to {Number(lastPass.Load)} met it" : $"met at {Number(lastPass.Load)}, missed at {Number(firstFailAbove.Load)}"),
+                new("Energy-optimal point within the SLO", optimal is null ? "none" : $"{parameter} {Number(optimal.Load)}", optimal is null ? "no valid point met the SLO" : $"{Number(optimal.Joules, "J")} per output token (headline window), {Number(optimal.Rate, "tok/s")} over the whole run"),
+                new("SLO boundary", boundary is null ? "not reached" : $"{parameter} ≈ {Number(boundary)}", lastPass is null ? "no point met the SLO" : firstFailAbove is null ? $"the highest load measured, {Number(lastPass.Load)}, met it" : $"met at {Number(lastPass.Load)}, missed at {Number(firstFailAbove.Load)}"),
                 new("Saturation R_sat", Number(Double(s, "saturation.outputTokensPerSecond"), "tok/s"), At(s, "saturation").HasValue ? $"{Text(s, "saturation.parameter")} {Number(Double(s, "saturation.value"))}, the highest load that met the SLO" : "needs an SLO (bench --slo)"),
             ]),
             new ChartBlock("chart-series", "J per output token against load",
                 Charts.Series(parameter, [.. points.Select(p => (p.Load, p.Joules, Meets(p)))], boundary, optimal is null ? null : (optimal.Load, optimal.Joules!.Value)),
                 "Filled: points that met the SLO and were valid; hollow: points that did not. Red line: the SLO boundary (midway between the highest load that met it and the next that did not). Ringed: the lowest energy per token that met the SLO."),
             new HeadingBlock(1, "Points", "points"),
-            new TableBlock([parameter, "J/output token (gross)", "output tok/s", "goodput (req/s)", "TTFT p99 (ms)", "TPOT p99 (ms)", "error rate", "SLO", "valid", "report"],
+            new TableBlock([parameter, "J/output token (gross, headline window)", "output tok/s (whole run)", "goodput (req/s)", "TTFT p99 (ms)", "TPOT p99 (ms)", "error rate", "SLO", "valid", "report"],
                 [.. points.Select(p => (IReadOnlyList<string>)[Number(p.Load), Number(p.Joules), Number(p.Rate), Number(p.Goodput), Number(p.TtftP99), Number(p.TpotP99), Number(p.ErrorRate),
                     slo is null ? "—" : p.SloMet ? "met" : "missed", p.Valid ? "valid" : "INVALID", $"{p.Directory.Replace('\\', '/')}/{HtmlFile}"])],
                 Emphasis: optimal is null ? null : new HashSet<int>([points.IndexOf(optimal)]), LinkColumn: 9),

@@ -323,13 +323,13 @@ public sealed class BenchDriver(HttpClient http, IReadOnlyList<IPowerMeter> mete
             Directory.CreateDirectory(directory);
             File.WriteAllText(temporary, json);
             File.Move(temporary, Path.Combine(directory, RunDirectory.Result), overwrite: true);
+            foreach (var (file, text) in SeriesReport.Render(directory, json)) RunDirectory.WriteFile(directory, file, text);
+            RunManifest.Write(directory, time);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException || e is EnergyToTokenException { InnerException: IOException })
         {
             throw new EnergyToTokenException($"Could not write the series to '{directory}': {e.Message}. Each point's own directory holds its result.");
         }
-        foreach (var (file, text) in SeriesReport.Render(directory, json)) RunDirectory.WriteFile(directory, file, text);
-        RunManifest.Write(directory, time);
         return series;
     }
 }

@@ -10,7 +10,8 @@ namespace EnergyToToken.Tests.Reporting;
 /// <param name="Console">Console messages and uncaught exceptions of level warning or error, and failed loads.</param>
 /// <param name="Requests">Every URL the page asked for beyond the page itself (a self-contained page asks for none over the network).</param>
 /// <param name="Charts">Each <c>figure.chart</c>: its id, whether it holds an SVG, and the SVG's rendered width and height in CSS px.</param>
-internal sealed record PageReport(IReadOnlyList<string> Console, IReadOnlyList<string> Requests, IReadOnlyList<(string Id, bool Svg, double Width, double Height)> Charts, byte[] Screenshot, byte[] Pdf);
+/// <param name="DuplicateIds">Element ids that occur more than once (an SVG clip path resolved to another chart's).</param>
+internal sealed record PageReport(IReadOnlyList<string> Console, IReadOnlyList<string> Requests, IReadOnlyList<(string Id, bool Svg, double Width, double Height)> Charts, IReadOnlyList<string> DuplicateIds, byte[] Screenshot, byte[] Pdf);
 
 /// <summary>
 /// Debian's headless Chromium driven over the DevTools protocol (a WebSocket, no package): opens a file, collects its
@@ -81,6 +82,7 @@ internal sealed class Chromium : IAsyncDisposable
         await SendAsync("Page.navigate", new JsonObject { ["url"] = url });
         await WaitForEventAsync("Page.loadEventFired");
         var charts = await EvaluateAsync("JSON.stringify([...document.querySelectorAll('figure.chart')].map(f => { const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : null; return [f.id, !!s, r ? r.width : 0, r ? r.height : 0]; }))");
+        var duplicates = await EvaluateAsync("JSON.stringify(Object.entries([...document.querySelectorAll('[id]')].reduce((n, e) => (n[e.id] = (n[e.id] || 0) + 1, n), {})).filter(([, k]) => k > 1).map(([id]) => id))");
         var metrics = await SendAsync("Page.getLayoutMetrics");
         var size = metrics["cssContentSize"] ?? metrics["contentSize"];
         var screenshot = await SendAsync("Page.captureScreenshot", new JsonObject
@@ -116,7 +118,7 @@ internal sealed class Chromium : IAsyncDisposable
             }
         }
         var parsed = JsonNode.Parse(charts)!.AsArray().Select(c => ((string)c![0]!, (bool)c[1]!, (double)c[2]!, (double)c[3]!)).ToList();
-        return new PageReport(console, requests, parsed, Convert.FromBase64String((string)screenshot["data"]!), Convert.FromBase64String((string)pdf["data"]!));
+        return new PageReport(console, requests, parsed, [.. JsonNode.Parse(duplicates)!.AsArray().Select(d => (string)d!)], Convert.FromBase64String((string)screenshot["data"]!), Convert.FromBase64String((string)pdf["data"]!));
     }
 
     private async Task<string> EvaluateAsync(string expression)

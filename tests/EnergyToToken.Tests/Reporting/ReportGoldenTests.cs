@@ -36,6 +36,23 @@ public sealed class ReportGoldenTests
     }
 
     [Theory]
+    [InlineData("points/00-concurrency-2/report.html", "points/00-concurrency-2/report.html")]
+    [InlineData("points/a b#c/report.html", "points/a%20b%23c/report.html")]
+    [InlineData("javascript:alert(1)", null)]
+    [InlineData("/etc/passwd", null)]
+    [InlineData("../../elsewhere/report.html", null)]
+    [InlineData("points//report.html", null)]
+    public void Only_paths_below_the_page_become_links(string path, string? href) => Assert.Equal(href, ReportDocument.Href(path));
+
+    [Fact]
+    public void Report_help_matches_its_golden()
+    {
+        var (code, output, _) = Cli.ModelCommandTests.Run(["report", "--help"]);
+        Assert.Equal(0, code);
+        Golden.Match(output, "report-help.txt");
+    }
+
+    [Theory]
     [InlineData(0.15043, "0.1504")]
     [InlineData(3563.2, "3,563")]
     [InlineData(700, "700")]

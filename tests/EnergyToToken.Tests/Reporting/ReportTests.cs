@@ -87,6 +87,8 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         var (htmlCode, stdout, _) = ModelCommandTests.Run(["compare", ComparisonTests.Fixture("h100-c16"), ComparisonTests.Fixture("h100-300w-c16"), ComparisonTests.Fixture("drifted"), "--html"]);
         Assert.Equal(0, htmlCode);
         Assert.Equal(File.ReadAllText(Path.Combine(out_, "comparison.html")), stdout);
+        var (_, german, _) = Cultures.In("de-DE", () => ModelCommandTests.Run(["compare", ComparisonTests.Fixture("h100-c16"), ComparisonTests.Fixture("h100-300w-c16"), ComparisonTests.Fixture("drifted"), "--html"]));
+        Assert.Equal(stdout, german);
     }
 
     private static async Task<PageReport> OpenAsync(string html, string artifact)
@@ -101,6 +103,7 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         var page = await browser.OpenAsync(html);
         Assert.Empty(page.Console);
         Assert.Empty(page.Requests);
+        Assert.Empty(page.DuplicateIds);
         // Kept as test artifacts: what the page looks like on screen and printed.
         var artifacts = Artifacts();
         File.WriteAllBytes(Path.Combine(artifacts, artifact + ".png"), page.Screenshot);
@@ -163,6 +166,10 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
             (code, _, error) = ModelCommandTests.Run(["report", empty]);
             Assert.Equal(1, code);
             Assert.Contains("of kind 'e2t.model'", error, StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(empty, "result.json"), "{\"kind\": \"e2t.bench\", \"schemaVersion\": 1}");
+            (code, _, error) = ModelCommandTests.Run(["report", empty]);
+            Assert.Equal(1, code);
+            Assert.Contains("is e2t.bench schema version 1; this e2t reports version 2", error, StringComparison.Ordinal);
             File.WriteAllText(Path.Combine(empty, "result.json"), "{not json");
             (code, _, error) = ModelCommandTests.Run(["report", empty]);
             Assert.Equal(1, code);
@@ -183,7 +190,10 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
         node["metrics"]!["joulesPerOutputToken"]!["gross"] = null;
         node["attribution"] = null;
         using var doc = JsonDocument.Parse(node.ToJsonString());
-        var md = RunReport.Build(doc.RootElement, null).ToMarkdown();
+        var document = RunReport.Build(doc.RootElement, null);
+        var md = document.ToMarkdown();
+        var html = document.ToHtml();
+        Assert.Contains("Nothing to draw for this run.", html, StringComparison.Ordinal);
         Assert.Contains("No ceilings: the production function needs κ: no catalog model.", md, StringComparison.Ordinal);
         Assert.Contains("| J per output token (gross) | — |", md, StringComparison.Ordinal);
         Assert.Contains("No attribution: the run has no reportable energy.", md, StringComparison.Ordinal);
