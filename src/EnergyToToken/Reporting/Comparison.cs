@@ -435,15 +435,7 @@ public sealed partial record Comparison
 
     // --- reading result.json ---------------------------------------------------------------------------------------
 
-    /// <summary>The element at <paramref name="path"/> below <paramref name="e"/>; null where a step is missing or null.</summary>
-    internal static JsonElement? At(JsonElement e, params string[] path)
-    {
-        foreach (var name in path)
-        {
-            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out e)) return null;
-        }
-        return e.ValueKind == JsonValueKind.Null ? null : e;
-    }
+    internal static JsonElement? At(JsonElement e, params string[] path) => ResultJson.At(e, path);
 
     private static double? Num(JsonElement e, params string[] path) => At(e, path) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : null;
 

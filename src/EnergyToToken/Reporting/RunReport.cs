@@ -2,6 +2,7 @@ using System.Text.Json;
 using EnergyToToken.Analysis;
 using EnergyToToken.Load;
 using static EnergyToToken.Reporting.ReportDocument;
+using static EnergyToToken.Reporting.ResultJson;
 
 namespace EnergyToToken.Reporting;
 
@@ -367,28 +368,4 @@ public static class RunReport
     /// <summary>A disclosure key for a reader: a symbol with its unit where it has one, else the camelCase key in words.</summary>
     private static string Label(string key) => Labels.TryGetValue(key, out var label) ? label
         : string.Concat(key.Select((c, i) => char.IsUpper(c) && i > 0 ? " " + char.ToLowerInvariant(c) : c.ToString()));
-
-    /// <summary>The element at a dotted path; null when any step is missing or JSON null.</summary>
-    internal static JsonElement? At(JsonElement e, string path)
-    {
-        foreach (var part in path.Split('.'))
-        {
-            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(part, out e)) return null;
-        }
-        return e.ValueKind == JsonValueKind.Null ? null : e;
-    }
-
-    internal static double? Double(JsonElement e, string path) => At(e, path) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : null;
-
-    internal static string? Text(JsonElement e, string path) => At(e, path) switch
-    {
-        { ValueKind: JsonValueKind.String } v => v.GetString(),
-        { ValueKind: JsonValueKind.Number } v => v.GetRawText(),
-        _ => null,
-    };
-
-    internal static bool? Bool(JsonElement e, string path) => At(e, path) is { ValueKind: JsonValueKind.True or JsonValueKind.False } v ? v.GetBoolean() : null;
-
-    internal static IReadOnlyList<string> Strings(JsonElement e, string path) =>
-        At(e, path) is { ValueKind: JsonValueKind.Array } a ? [.. a.EnumerateArray().Select(x => x.GetString() ?? "")] : [];
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EnergyToToken.Analysis;
 using static EnergyToToken.Reporting.ReportDocument;
 using static EnergyToToken.Reporting.RunReport;
+using static EnergyToToken.Reporting.ResultJson;
 
 namespace EnergyToToken.Reporting;
 
