@@ -22,7 +22,8 @@ command -v chromium >/dev/null 2>&1 || install chromium
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test EnergyToToken.slnx --nologo --verbosity quiet 2>&1 | tee "$log"
+# minimal: a failing test prints its message and stack, so a CI log says what failed and why.
+dotnet test EnergyToToken.slnx --nologo --verbosity minimal 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # dotnet test prints one summary line per test assembly: "Passed!  - Failed: 0, Passed: 95, Skipped: 0, ...".
