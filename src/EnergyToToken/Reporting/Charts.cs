@@ -119,7 +119,6 @@ internal static partial class Charts
         if (drawn.Count == 0) return null;
         var plot = New("", "tokens/s");
         var bars = new List<Bar>();
-        var ticks = new List<Tick>();
         for (var i = 0; i < drawn.Count; i++)
         {
             var c = drawn[i];
@@ -138,19 +137,13 @@ internal static partial class Charts
                     Label = $"{kind} ceiling {ReportDocument.Number(v)}{(binding ? " (binding)" : "")}",
                 });
             }
-            ticks.Add(new Tick(i, c.Group));
         }
-        var plotted = plot.Add.Bars(bars);
-        plotted.ValueLabelStyle.FontSize = 12;
-        plot.Axes.Bottom.TickGenerator = new NumericManual([.. ticks]);
-        plot.Axes.Bottom.MajorTickStyle.Length = 0;
         if (measured is { } m && double.IsFinite(m))
         {
             var line = plot.Add.HorizontalLine(m, 2, Grey);
             line.LegendText = $"measured {ReportDocument.Number(m)} tokens/s";
         }
-        var top = bars.Select(b => b.Value).Append(measured ?? 0).Max();
-        plot.Axes.SetLimits(-0.6, drawn.Count - 0.4, 0, top * 1.2);
+        Groups(plot, bars, [.. drawn.Select(c => c.Group)], measured ?? 0);
         return Svg(plot, name);
     }
 
@@ -168,13 +161,20 @@ internal static partial class Charts
                 bars.Add(new Bar { Position = i + offset, Value = v, Size = 0.36, FillColor = color, LineColor = color, Label = $"{kind} {ReportDocument.Number(v)}" });
             }
         }
+        plot.Legend.IsVisible = false;
+        Groups(plot, bars, runs, 0);
+        return Svg(plot, "energy");
+    }
+
+    /// <summary>Bars in groups at 0, 1, 2, … (two to a group, at ±0.2), each group named under its place, room above the tallest.</summary>
+    private static void Groups(Plot plot, List<Bar> bars, IReadOnlyList<string> groups, double floorOfTop)
+    {
         var plotted = plot.Add.Bars(bars);
         plotted.ValueLabelStyle.FontSize = 12;
-        plot.Axes.Bottom.TickGenerator = new NumericManual([.. runs.Select((r, i) => new Tick(i, r))]);
+        plot.Axes.Bottom.TickGenerator = new NumericManual([.. groups.Select((g, i) => new Tick(i, g))]);
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        plot.Legend.IsVisible = false;
-        plot.Axes.SetLimits(-0.6, runs.Count - 0.4, 0, bars.Select(b => b.Value).DefaultIfEmpty(1).Max() * 1.2);
-        return Svg(plot, "energy");
+        var top = bars.Select(b => b.Value).Append(floorOfTop).DefaultIfEmpty(1).Max();
+        plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, (top > 0 ? top : 1) * 1.2);
     }
 
     /// <summary>
