@@ -231,8 +231,8 @@ public sealed class RunData
             meters.Add(new MeterSamples(channel, [.. t], [.. j], [.. w])
             {
                 Updated = [.. u],
-                SamplingInterval = TimeSpan.FromSeconds(m.GetProperty("samplingIntervalSeconds").GetDouble()),
-                UpdatePeriod = RunFacts.OptionalDouble(m, "updatePeriodSeconds") is { } p ? TimeSpan.FromSeconds(p) : null,
+                SamplingInterval = RunFacts.Duration(m.GetProperty("samplingIntervalSeconds").GetDouble()),
+                UpdatePeriod = RunFacts.OptionalDouble(m, "updatePeriodSeconds") is { } p ? RunFacts.Duration(p) : null,
                 UpdatePeriodResolved = m.GetProperty("updatePeriodResolved").GetBoolean(),
                 Events = RunFacts.Events(m, channel.Id),
                 Reads = m.GetProperty("reads").GetInt32(),

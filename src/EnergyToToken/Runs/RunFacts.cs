@@ -312,8 +312,8 @@ public static class RunFacts
         EnergyResolutionJoules = m.GetProperty("energyResolutionJoules").GetDouble(),
         PowerResolutionWatts = m.GetProperty("powerResolutionWatts").GetDouble(),
         WrapJoules = OptionalDouble(m, "wrapJoules"),
-        NominalUpdatePeriod = TimeSpan.FromSeconds(m.GetProperty("nominalUpdatePeriodSeconds").GetDouble()),
-        AveragingWindow = TimeSpan.FromSeconds(m.GetProperty("averagingWindowSeconds").GetDouble()),
+        NominalUpdatePeriod = Duration(m.GetProperty("nominalUpdatePeriodSeconds").GetDouble()),
+        AveragingWindow = Duration(m.GetProperty("averagingWindowSeconds").GetDouble()),
         DeviceKey = m.GetProperty("deviceKey").GetString()!,
         Modeled = m.GetProperty("modeled").GetBoolean(),
         Simulated = m.GetProperty("simulated").GetBoolean(),
@@ -323,6 +323,12 @@ public static class RunFacts
     internal static IReadOnlyList<MeterEvent> Events(JsonElement m, string channel) =>
         [.. m.GetProperty("events").EnumerateArray().Select(e => new MeterEvent(channel, Enum.Parse<MeterEventKind>(e.GetProperty("kind").GetString()!, ignoreCase: true),
             e.GetProperty("from").GetDouble(), e.GetProperty("to").GetDouble(), e.GetProperty("detail").GetString()!) { EstimatedJoules = e.GetProperty("estimatedJoules").GetDouble() })];
+
+    /// <summary>
+    /// A duration read back from seconds, to the nearest tick: TimeSpan.FromSeconds truncates, so 0.100168 s (1,001,680
+    /// ticks written) would come back one tick short and a re-analysis would no longer give the same bytes.
+    /// </summary>
+    internal static TimeSpan Duration(double seconds) => TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
 
     internal static double? OptionalDouble(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;

@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using EnergyToToken.Load;
 using EnergyToToken.Metering;
 using EnergyToToken.Runs;
@@ -112,4 +114,22 @@ public sealed class TimelineFileTests : IDisposable
             Timelines.Telemetry with { Columns = [new TableColumn("set", ColumnType.OptionalInt32)] }));
         Assert.Contains("its 'set' column is required Int32, not nullable int32", wrongType.Message, StringComparison.Ordinal);
     }
+}
+
+public sealed class DurationTests
+{
+    [Theory]
+    [InlineData(0.100168, 1_001_680)]
+    [InlineData(0.1, 1_000_000)]
+    [InlineData(1.0000001, 10_000_001)]
+    [InlineData(0, 0)]
+    public void A_duration_written_in_seconds_reads_back_to_the_same_tick(double seconds, long ticks) =>
+        Assert.Equal(ticks, RunFacts.Duration(seconds).Ticks);
+
+    [Fact]
+    public void Every_tick_count_round_trips_through_its_seconds() => Prop.ForAll<int>(ticks =>
+    {
+        var span = TimeSpan.FromTicks(Math.Abs((long)ticks) * 7);
+        return RunFacts.Duration(span.TotalSeconds) == span;
+    }).QuickCheckThrowOnFailure();
 }
