@@ -30,7 +30,18 @@ public sealed class TwinSweepFixture : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
-public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSweepFixture>
+/// <summary>
+/// One sweep for every test of the reports, run after the parallel tests and alone: a sweep and three browsers are the
+/// heaviest load of the suite, and beside them the tests that time a meter's polls or a stream's gaps would measure the load.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ReportRuns : ICollectionFixture<TwinSweepFixture>
+{
+    public const string Name = "Reports over one sweep";
+}
+
+[Collection(ReportRuns.Name)]
+public sealed class ReportTests(TwinSweepFixture fixture)
 {
     private static readonly string[] RunCharts = ["chart-ceilings", "chart-crossover", "chart-power", "chart-throughput", "chart-cdf-ttft", "chart-cdf-tpot", "chart-cdf-e2e"];
 
@@ -200,7 +211,8 @@ public sealed class ReportTests(TwinSweepFixture fixture) : IClassFixture<TwinSw
     }
 }
 
-public sealed class ResultSchemaTests(TwinSweepFixture fixture) : IClassFixture<TwinSweepFixture>
+[Collection(ReportRuns.Name)]
+public sealed class ResultSchemaTests(TwinSweepFixture fixture)
 {
     [Fact]
     public void Every_result_the_sweep_wrote_matches_its_schema()
