@@ -9,6 +9,7 @@ internal static class Cli
     public static RootCommand CreateRoot() => new("e2t: evaluate LLM inference as energy-to-token production.")
     {
         ModelCommand.Create(),
+        PlanCommand.Create(),
         CatalogCommand.Create(),
         MetersCommand.Create(),
         MeasureCommand.Create(),

@@ -91,8 +91,7 @@ public static class EfficiencyMechanisms
 
         var prefill = Compose(mechanisms, Phase.Prefill);
         var decode = Compose(mechanisms, Phase.Decode);
-        var kappaFactor = prefillShare / prefill.KappaGain + (1 - prefillShare) / decode.KappaGain;
-        var epsilonFactor = prefillShare / prefill.EpsilonGain + (1 - prefillShare) / decode.EpsilonGain;
+        var (kappaFactor, epsilonFactor) = Factors(mechanisms, prefillShare);
         var after = inputs with
         {
             KappaFlopPerToken = inputs.KappaFlopPerToken * kappaFactor,
@@ -101,6 +100,18 @@ public static class EfficiencyMechanisms
         };
         return new MechanismEffect(mechanisms, prefillShare, prefill, decode, 1 / kappaFactor, 1 / epsilonFactor,
             ProductionModel.Evaluate(inputs), ProductionModel.Evaluate(after));
+    }
+
+    /// <summary>
+    /// What the mechanisms multiply κ and ε by once the phases are blended:
+    /// <c>f_p / Πηκ_prefill + (1 − f_p) / Πηκ_decode</c>, and the same for ε.
+    /// </summary>
+    public static (double Kappa, double Epsilon) Factors(IReadOnlyList<EfficiencyMechanism> mechanisms, double prefillShare)
+    {
+        var prefill = Compose(mechanisms, Phase.Prefill);
+        var decode = Compose(mechanisms, Phase.Decode);
+        return (prefillShare / prefill.KappaGain + (1 - prefillShare) / decode.KappaGain,
+                prefillShare / prefill.EpsilonGain + (1 - prefillShare) / decode.EpsilonGain);
     }
 
     /// <summary>The product of every mechanism's gains in one phase.</summary>

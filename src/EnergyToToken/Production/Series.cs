@@ -90,6 +90,29 @@ public sealed class Series
     public Series Map(Func<double, double> map) =>
         new(Array.ConvertAll(_points, p => p with { Value = map(p.Value) }));
 
+    /// <summary>
+    /// Combines two series point by point: the result steps wherever either does, with <paramref name="combine"/> of
+    /// the values in force (e.g. facility power ÷ PUE, or the lower of two caps).
+    /// </summary>
+    public static Series Combine(Series a, Series b, Func<double, double, double> combine)
+    {
+        var times = new SortedSet<double>(a._points.Select(p => p.AtSeconds));
+        times.UnionWith(b._points.Select(p => p.AtSeconds));
+        return new Series(times.Select(t => new SeriesPoint(t, combine(a.At(t), b.At(t)))).ToArray());
+    }
+
+    /// <summary>
+    /// Repeats the steps of <paramref name="pattern"/> (a day, a week) every <paramref name="periodSeconds"/> up to
+    /// <paramref name="untilSeconds"/>; steps at or after the period are outside the pattern and must not be given.
+    /// </summary>
+    public static Series Repeat(Series pattern, double periodSeconds, double untilSeconds)
+    {
+        var points = new List<SeriesPoint>();
+        for (var start = 0.0; start < untilSeconds; start += periodSeconds)
+            points.AddRange(pattern._points.Select(p => p with { AtSeconds = start + p.AtSeconds }).Where(p => p.AtSeconds < untilSeconds));
+        return new Series(points.ToArray());
+    }
+
     /// <summary>Gets the step times strictly inside (<paramref name="fromSeconds"/>, <paramref name="toSeconds"/>).</summary>
     public IEnumerable<double> Breaks(double fromSeconds, double toSeconds)
     {

@@ -51,24 +51,8 @@ public static class TwinCalibration
     public static CalibrationResult Evaluate(CalibrationPoint point, Catalog.Catalogs catalogs, StepModelOptions? coefficients = null)
     {
         var profile = TwinProfiles.Find(point.Profile);
-        profile = profile with
-        {
-            Step = coefficients ?? profile.Step,
-            Engine = profile.Engine with { MaxSequences = point.Concurrency },
-        };
-        var deployment = TwinDeployment.Create(profile, catalogs);
-        var random = new Random(11);
-        var requests = Enumerable.Range(0, 8 * point.Concurrency).Select(_ =>
-        {
-            // Spread lengths, so prefills do not all land in the same steps as they would with identical requests.
-            var prompt = Math.Max(1, (int)(PromptTokens * (0.5 + random.NextDouble())));
-            return new SimulatedRequest(0, prompt, Math.Max(1, (int)(OutputTokens * 2 * random.NextDouble())));
-        }).ToList();
-        var result = TwinSimulator.RunClosedLoop(deployment, point.Concurrency, requests);
-        var from = result.Requests.Min(r => r.SampledSeconds[^1]);
-        var to = result.Requests.Max(r => r.ArrivalSeconds);
-        var tokens = result.Requests.Sum(r => r.SampledSeconds.Count(s => s > from && s <= to));
-        var joules = result.Ledger.EnergyAt(to) - result.Ledger.EnergyAt(from);
-        return new CalibrationResult(point, joules / tokens, joules / (to - from), tokens / (to - from));
+        profile = profile with { Step = coefficients ?? profile.Step };
+        var steady = TwinOperatingPoint.Measure(profile, catalogs, point.Concurrency, PromptTokens, OutputTokens, 8 * point.Concurrency);
+        return new CalibrationResult(point, steady.JoulesPerOutputToken, steady.Watts, steady.OutputTokensPerSecond);
     }
 }

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using EnergyToToken.Production;
+using EnergyToToken.Reporting;
+using EnergyToToken.Scenarios;
+
+namespace EnergyToToken.Cli.Commands;
+
+/// <summary>
+/// <c>e2t plan SCENARIO</c>: from sites' power, cooling, racks and accelerators to tokens per hour, day and year, the
+/// binding constraint over time, elasticities, cost and carbon per million tokens (docs/plan.md).
+/// </summary>
+internal static class PlanCommand
+{
+    private static readonly Argument<string> Scenario = new("SCENARIO") { Description = "A planning scenario, YAML or JSON (docs/plan.md; schema docs/schemas/e2t.plan-scenario.v1.schema.json)." };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the plan as JSON (schema docs/schemas/e2t.plan.v1.schema.json) instead of the table." };
+    private static readonly Option<string> Out = new("--out") { Description = "Also write plan.json, plan.md and a self-contained plan.html to this directory." };
+
+    public static Command Create()
+    {
+        var command = new Command("plan", "Plan a deployment: tokens per hour/day/year from sites' facility power, PUE, cooling, racks and accelerators; the binding constraint over time; elasticities; cost and carbon per million tokens.")
+        {
+            Scenario, Json, Out,
+        };
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        try
+        {
+            var plan = PlanScenarioReader.Read(parse.GetValue(Scenario)!);
+            var report = PlanReport.From(Planner.Evaluate(plan));
+            var json = report.ToJson();
+            if (parse.GetValue(Out) is { } directory) Write(directory, report, json);
+            if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(json);
+            else PlanTable.Render(Output.Console(parse), report);
+            return ExitCodes.Success;
+        }
+        catch (EnergyToTokenException e)
+        {
+            return Output.Fail(parse, e.Message);
+        }
+    }
+
+    private static void Write(string directory, PlanReport report, string json)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, "plan.json"), json + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnergyToTokenException($"Cannot write the plan to '{directory}': {e.Message} Give a directory you can write to.", e);
+        }
+        _ = report;
+    }
+}
