@@ -13,6 +13,7 @@ public sealed class CatalogTests
     [InlineData("mixtral-8x7b")]
     [InlineData("deepseek-v3")]
     [InlineData("qwen2.5-7b")]
+    [InlineData("qwen2.5-7b-1m")]
     public void Required_models_are_bundled_with_a_source(string name) =>
         Assert.False(string.IsNullOrWhiteSpace(Bundled.Model(name).Source));
 
