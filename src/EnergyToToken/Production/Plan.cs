@@ -122,6 +122,13 @@ public sealed record PlanSite
     /// <summary>Gets the grid carbon intensity in gCO2e per kWh of facility energy. Null: no carbon.</summary>
     public Series? CarbonGramsPerKilowattHour { get; init; }
 
+    /// <summary>
+    /// Gets the factor that carries every mix's ε from the boundary it was measured in to the boundary of the site's
+    /// IT budget: e.g. node IT power ÷ accelerator power at the operating point, when ε is an NVML (accelerator)
+    /// figure and the budget feeds whole nodes. Declared; default 1 (ε already at the budget's boundary).
+    /// </summary>
+    public double BoundaryFactor { get; init; } = 1;
+
     /// <summary>Gets the mechanisms applied to every mix at this site.</summary>
     public IReadOnlyList<EfficiencyMechanism> Mechanisms { get; init; } = [];
 

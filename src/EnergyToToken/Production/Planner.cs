@@ -198,7 +198,7 @@ public static class Planner
             IReadOnlyList<EfficiencyMechanism> mechanisms = withMechanisms ? [.. site.Mechanisms, .. mix.Mechanisms] : [];
             var (kappaFactor, epsilonFactor) = EfficiencyMechanisms.Factors(mechanisms, mix.PrefillShare);
             var k = mix.KappaFlopPerToken * kappaFactor;
-            var e = mix.EpsilonJoulesPerToken * epsilonFactor;
+            var e = mix.EpsilonJoulesPerToken * site.BoundaryFactor * epsilonFactor;
             effects.Add(new PlanMixEffect(mix, k, e, 1 / kappaFactor, 1 / epsilonFactor));
             kappa += mix.Share * k;
             epsilon += mix.Share * e;

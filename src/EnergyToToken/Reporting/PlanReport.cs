@@ -94,6 +94,7 @@ public sealed record PlanReport
                 PricePerKilowattHour = site.PricePerKilowattHour?.Mean(0, horizon),
                 CarbonGramsPerKilowattHour = site.CarbonGramsPerKilowattHour?.Mean(0, horizon),
                 PeakPerDeviceFlopPerSecond = site.PeakPerDeviceFlopPerSecond,
+                BoundaryFactor = site.BoundaryFactor,
             },
             Mixes = s.Composite.Mixes.Select(e => new PlanReportMix
             {
@@ -215,6 +216,7 @@ public sealed record PlanReportSiteInputs
     public double? PricePerKilowattHour { get; init; }
     public double? CarbonGramsPerKilowattHour { get; init; }
     public double PeakPerDeviceFlopPerSecond { get; init; }
+    public double BoundaryFactor { get; init; }
 }
 
 public sealed record PlanReportMix

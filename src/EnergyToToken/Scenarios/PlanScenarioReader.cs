@@ -24,7 +24,7 @@ public static class PlanScenarioReader
     private static readonly string[] SiteFields =
     [
         "name", "facilityPower", "itPower", "pue", "coolingCapacity", "racks", "accelerator", "count", "wattsPerAccelerator",
-        "precision", "utilization", "price", "carbonIntensity", "mechanisms", "mixes",
+        "precision", "boundaryFactor", "utilization", "price", "carbonIntensity", "mechanisms", "mixes",
     ];
     private static readonly string[] MixFields =
     [
@@ -173,6 +173,8 @@ public static class PlanScenarioReader
         if (count is null && facility is null && it is null && !f.Failed(At("count")) && !f.Failed(At("facilityPower")) && !f.Failed(At("itPower")))
             f.Error(At("count"), "is missing and there is no power budget to size it from: give count, or facilityPower (with pue) or itPower.");
 
+        var boundary = f.Number(o, path, "boundaryFactor", "") ?? 1;
+        if (!(boundary >= 1)) f.Error(At("boundaryFactor"), $"must be at least 1 (was {ScenarioFields.Format(boundary)}): it carries ε from its measurement boundary out to the wider boundary of the IT budget (node IT power ÷ accelerator power, e.g. 1.4).");
         var utilization = f.Series(o, path, "utilization", "", horizon) ?? Series.Constant(1);
         f.Check(utilization, At("utilization"), u => u is > 0 and <= 1, "must be in (0, 1] at every step: the share of the ceiling turned into tokens (a fraction, not a percentage)");
         var price = f.Series(o, path, "price", "currency per kWh", horizon);
@@ -207,6 +209,7 @@ public static class PlanScenarioReader
             CountFromBudget = count is null,
             WattsPerAccelerator = watts.Value,
             Precision = precision,
+            BoundaryFactor = boundary,
             Utilization = utilization,
             PricePerKilowattHour = price,
             CarbonGramsPerKilowattHour = carbon,
