@@ -59,7 +59,10 @@ public sealed class Series
     }
 
     /// <summary>Gets the value in force at <paramref name="seconds"/> (the last step at or before it).</summary>
-    public double At(double seconds)
+    public double At(double seconds) => _points[IndexAt(seconds)].Value;
+
+    /// <summary>The index of the last point at or before <paramref name="seconds"/> (0 before the first).</summary>
+    private int IndexAt(double seconds)
     {
         // Binary search for the last point with AtSeconds <= seconds; the hot path for long measured series.
         int lo = 0, hi = _points.Length - 1;
@@ -69,7 +72,7 @@ public sealed class Series
             if (_points[mid].AtSeconds <= seconds) lo = mid;
             else hi = mid - 1;
         }
-        return _points[lo].Value;
+        return lo;
     }
 
     /// <summary>Gets the time-weighted mean over [<paramref name="fromSeconds"/>, <paramref name="toSeconds"/>).</summary>
@@ -116,9 +119,11 @@ public sealed class Series
     /// <summary>Gets the step times strictly inside (<paramref name="fromSeconds"/>, <paramref name="toSeconds"/>).</summary>
     public IEnumerable<double> Breaks(double fromSeconds, double toSeconds)
     {
-        foreach (var point in _points)
+        // Start from the last step at or before the window (a binary search), so a short window of a long series
+        // costs its own steps, not the whole series: the planner asks for the mean price of every segment of a year.
+        for (var i = IndexAt(fromSeconds); i < _points.Length && _points[i].AtSeconds < toSeconds; i++)
         {
-            if (point.AtSeconds > fromSeconds && point.AtSeconds < toSeconds) yield return point.AtSeconds;
+            if (_points[i].AtSeconds > fromSeconds) yield return _points[i].AtSeconds;
         }
     }
 

@@ -269,7 +269,7 @@ public static class PlanScenarioReader
             else kappa = model.KappaFlopPerToken(context!.Value);
         }
         kappa ??= from?.Kappa;
-        if (kappa is null && !f.Failed(At("kappa")) && !f.Failed(At("model")) && !f.Failed(At("context")) && !f.Failed(At("from")))
+        if (kappa is null && !f.Failed(At("kappa")) && !f.Failed(At("model")) && !f.Failed(At("context")) && !f.FailedUnder(At("from")))
             f.Error(At("kappa"), "is missing: give model (a catalog name, with context) or kappa in FLOP per token.");
 
         var epsilon = f.Number(o, path, "epsilon", "J per token");
@@ -277,7 +277,7 @@ public static class PlanScenarioReader
         var origin = epsilon is null ? from?.Origin ?? EpsilonOrigin.Declared : EpsilonOrigin.Declared;
         var epsilonSource = f.Text(o, path, "epsilonSource") ?? (epsilon is null ? from?.EpsilonSource : null) ?? "declared in the scenario";
         epsilon ??= from?.Epsilon;
-        if (epsilon is null && !f.Failed(At("epsilon")) && !f.Failed(At("from")))
+        if (epsilon is null && !f.Failed(At("epsilon")) && !f.FailedUnder(At("from")))
             f.Error(At("epsilon"), "is missing: give epsilon in J per token (measured at the operating point), or from: {run: RUN_DIR} or from: {twin: {...}}.");
 
         var rate = f.Number(o, path, "saturationTokensPerSecond", "tokens/s per accelerator");
@@ -394,7 +394,8 @@ public static class PlanScenarioReader
         var concurrency = f.Integer(spec, path, "concurrency") ?? DefaultTwinConcurrency;
         var context = mix["context"] is JsonValue cv && cv.GetValueKind() == JsonValueKind.Number ? (int)cv.GetValue<double>() : (int?)null;
         var output = f.Integer(spec, path, "output") ?? DefaultTwinOutputTokens;
-        var prompt = f.Integer(spec, path, "prompt") ?? Math.Max(1, (context ?? 1024 + output) - output);
+        // Prompts spread over ±50 % and outputs up to 2×, so the longest request, 1.5·prompt + 2·output, fits the context.
+        var prompt = f.Integer(spec, path, "prompt") ?? Math.Max(1, (int)(((context ?? 1536) - 2.0 * output) / 1.5));
         var requests = f.Integer(spec, path, "requests") ?? 8 * concurrency;
         foreach (var (value, field) in new[] { (concurrency, "concurrency"), (prompt, "prompt"), (output, "output"), (requests, "requests"), (devices ?? 1, "devices") })
         {
@@ -402,7 +403,7 @@ public static class PlanScenarioReader
         }
         if (requests < 4 * concurrency && requests >= 1)
             f.Error(ScenarioFields.Join(path, "requests"), $"must be at least 4 × concurrency ({4 * concurrency}) for the twin to reach a steady state (was {requests}).");
-        if (catalogs is null || f.Errors.Any(e => e.StartsWith(path, StringComparison.Ordinal))) return null;
+        if (catalogs is null || f.FailedUnder(path)) return null;
 
         TwinProfile profile;
         var modelName = mix["model"] is JsonValue mv && mv.GetValueKind() == JsonValueKind.String ? mv.GetValue<string>() : null;
@@ -430,7 +431,10 @@ public static class PlanScenarioReader
         }
         try
         {
-            var steady = TwinOperatingPoint.Measure(profile, catalogs, concurrency, prompt, output, requests);
+            // Sites often share a deployment (the same technology under two budgets): simulate each one once.
+            var key = (profile, concurrency, prompt, output, requests);
+            if (!f.TwinRuns.TryGetValue(key, out var steady))
+                f.TwinRuns[key] = steady = TwinOperatingPoint.Measure(profile, catalogs, concurrency, prompt, output, requests);
             var model = catalogs.Model(profile.Model);
             var meanContext = prompt + output;
             var what = $"twin {profile.Name} ({profile.Devices} × {profile.Accelerator}, {profile.Precision}) at concurrency {concurrency}, prompts ~{prompt} and outputs ~{output} tokens, steady state";

@@ -17,6 +17,9 @@ internal sealed class ScenarioFields(string baseDirectory)
 
     public IReadOnlyList<string> Errors => _errors;
 
+    /// <summary>Gets the twin runs made while reading, by what they simulated (a scenario may ask for one twice).</summary>
+    public Dictionary<(Twin.TwinProfile Profile, int Concurrency, int Prompt, int Output, int Requests), Twin.TwinSteadyState> TwinRuns { get; } = [];
+
     /// <summary>Gets the directory relative paths in the scenario are taken from: the scenario file's.</summary>
     public string BaseDirectory { get; } = baseDirectory;
 
@@ -27,6 +30,9 @@ internal sealed class ScenarioFields(string baseDirectory)
     }
 
     public bool Failed(string path) => _failed.Contains(path);
+
+    /// <summary>Whether the field at <paramref name="path"/> or any field below it had a problem.</summary>
+    public bool FailedUnder(string path) => _failed.Any(p => p == path || p.StartsWith(path + ".", StringComparison.Ordinal) || p.StartsWith(path + "[", StringComparison.Ordinal));
 
     public static string Join(string path, string field) => path.Length == 0 ? field : $"{path}.{field}";
 
