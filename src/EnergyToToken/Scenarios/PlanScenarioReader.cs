@@ -157,8 +157,9 @@ public static class PlanScenarioReader
             f.Error(At("accelerator"), "is missing: name a catalog accelerator (e2t catalog lists them), e.g. accelerator: h100-sxm.");
         else if (acceleratorName is not null && catalogs is not null)
         {
-            try { accelerator = catalogs.Accelerator(acceleratorName); }
-            catch (EnergyToTokenException e) { f.Error(At("accelerator"), e.Message); }
+            accelerator = catalogs.Accelerators.FirstOrDefault(a => string.Equals(a.Name, acceleratorName.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (accelerator is null)
+                f.Error(At("accelerator"), $"'{acceleratorName}' is not in the catalog; known accelerators: {string.Join(", ", catalogs.Accelerators.Select(a => a.Name))}. Add your own in a catalog file listed under catalogs: (docs/catalogs.md).");
         }
         double? peak = null;
         if (accelerator is not null && Precisions.IsKnown(precision))
@@ -186,12 +187,16 @@ public static class PlanScenarioReader
         var mixes = new List<PlanMix>();
         var mixNodes = f.List(o, path, "mixes");
         if (mixNodes.Count == 0 && !f.Failed(At("mixes"))) f.Error(At("mixes"), "is missing or empty: give at least one model and workload mix.");
+        var shares = new List<double>();
         foreach (var (mixNode, mixPath) in mixNodes)
         {
-            if (Mix(mixNode, mixPath, f, catalogs, accelerator, precision, mixNodes.Count, who, notes) is { } mix) mixes.Add(mix);
+            var (mix, share) = Mix(mixNode, mixPath, f, catalogs, accelerator, precision, mixNodes.Count, who, notes);
+            if (mix is not null) mixes.Add(mix);
+            if (share is { } w) shares.Add(w);
         }
-        if (mixes.Count == mixNodes.Count && mixes.Count > 0 && Math.Abs(mixes.Sum(m => m.Share) - 1) > 1e-6)
-            f.Error(At("mixes"), $"the shares add up to {ScenarioFields.Format(mixes.Sum(m => m.Share))}; they are each mix's share of the site's tokens and must add up to 1.");
+        // Checked on every share that was readable, even where its mix has other problems, so all come out at once.
+        if (shares.Count == mixNodes.Count && shares.Count > 0 && Math.Abs(shares.Sum() - 1) > 1e-6)
+            f.Error(At("mixes"), $"the shares add up to {ScenarioFields.Format(shares.Sum())}; they are each mix's share of the site's tokens and must add up to 1.");
 
         if (f.Errors.Count > errorsBefore || accelerator is null || peak is null || watts is null) return null;
         var site = new PlanSite
@@ -230,14 +235,15 @@ public static class PlanScenarioReader
         return site;
     }
 
-    private static PlanMix? Mix(JsonNode? node, string path, ScenarioFields f, Catalogs? catalogs, Accelerator? accelerator,
+    /// <summary>One mix, or null when it has problems; and its share of the site's tokens when that could be read.</summary>
+    private static (PlanMix? Mix, double? Share) Mix(JsonNode? node, string path, ScenarioFields f, Catalogs? catalogs, Accelerator? accelerator,
         string precision, int mixCount, string site, List<string> notes)
     {
         var o = f.Object(node, path, MixFields);
         if (o is null)
         {
             if (!f.Failed(path)) f.Error(path, "must be a mix: a mapping with name, model (or kappa) and epsilon (or from).");
-            return null;
+            return (null, null);
         }
         string At(string field) => ScenarioFields.Join(path, field);
         var errorsBefore = f.Errors.Count;
@@ -255,8 +261,9 @@ public static class PlanScenarioReader
         var modelName = f.Text(o, path, "model") ?? from?.Model;
         if (modelName is not null && catalogs is not null)
         {
-            try { model = catalogs.Model(modelName); }
-            catch (EnergyToTokenException e) { f.Error(At("model"), e.Message); }
+            model = catalogs.Models.FirstOrDefault(m => string.Equals(m.Name, modelName.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (model is null)
+                f.Error(At("model"), $"'{modelName}' is not in the catalog; known models: {string.Join(", ", catalogs.Models.Select(m => m.Name))}. Add your own in a catalog file listed under catalogs: (docs/catalogs.md), or give kappa.");
         }
         var context = f.Integer(o, path, "context") ?? from?.Context;
         var kappa = f.Number(o, path, "kappa", "FLOP per token");
@@ -298,8 +305,9 @@ public static class PlanScenarioReader
         if (!(prefillShare is >= 0 and <= 1)) f.Error(At("prefillShare"), $"must be in [0, 1] (was {ScenarioFields.Format(prefillShare)}): the share of counted tokens that are prefill tokens.");
         var mechanisms = Mechanisms(o, path, f);
 
-        if (f.Errors.Count > errorsBefore || kappa is null || epsilon is null) return null;
-        return new PlanMix
+        double? readShare = double.IsNaN(share) || f.Failed(At("share")) ? null : share;
+        if (f.Errors.Count > errorsBefore || kappa is null || epsilon is null) return (null, readShare);
+        return (new PlanMix
         {
             Name = name!,
             Share = share,
@@ -313,7 +321,7 @@ public static class PlanScenarioReader
             Mechanisms = mechanisms,
             Model = model?.Name,
             Context = kappa is not null && model is not null ? context : null,
-        };
+        }, readShare);
     }
 
     /// <summary>What a mix takes from a run or the twin; every figure is per accelerator.</summary>
