@@ -32,7 +32,7 @@ internal static class PlanCommand
             var plan = PlanScenarioReader.Read(parse.GetValue(Scenario)!);
             var report = PlanReport.From(Planner.Evaluate(plan));
             var json = report.ToJson();
-            if (parse.GetValue(Out) is { } directory) Write(directory, report, json);
+            if (parse.GetValue(Out) is { } directory) Write(parse, directory, report, json);
             if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(json);
             else PlanTable.Render(Output.Console(parse), report);
             return ExitCodes.Success;
@@ -43,17 +43,22 @@ internal static class PlanCommand
         }
     }
 
-    private static void Write(string directory, PlanReport report, string json)
+    /// <summary>
+    /// Writes plan.json, plan.md and plan.html, and names each on stderr: stdout carries the table or the JSON alone,
+    /// so <c>--json --out DIR</c> still pipes.
+    /// </summary>
+    private static void Write(ParseResult parse, string directory, PlanReport report, string json)
     {
+        List<(string File, string Text)> files = [(PlanDocument.JsonFile, json + "\n"), .. PlanDocument.Render(report)];
         try
         {
             Directory.CreateDirectory(directory);
-            File.WriteAllText(Path.Combine(directory, "plan.json"), json + "\n");
+            foreach (var (file, text) in files) File.WriteAllText(Path.Combine(directory, file), text);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EnergyToTokenException($"Cannot write the plan to '{directory}': {e.Message} Give a directory you can write to.", e);
         }
-        _ = report;
+        foreach (var (file, _) in files) parse.InvocationConfiguration.Error.WriteLine(Path.Combine(directory, file));
     }
 }

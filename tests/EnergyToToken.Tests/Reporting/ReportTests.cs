@@ -102,7 +102,7 @@ public sealed class ReportTests(TwinSweepFixture fixture)
         Assert.Equal(stdout, german);
     }
 
-    private static async Task<PageReport> OpenAsync(string html, string artifact)
+    internal static async Task<PageReport> OpenAsync(string html, string artifact)
     {
         var text = File.ReadAllText(html);
         Assert.DoesNotContain("<script", text, StringComparison.OrdinalIgnoreCase);
