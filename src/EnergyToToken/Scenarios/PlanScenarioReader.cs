@@ -361,10 +361,17 @@ public static class PlanScenarioReader
             f.Error(path, $"cannot read the run's result '{file}': {e.Message} Give a run directory written by e2t bench, or its result.json.");
             return null;
         }
-        if (ResultJson.Text(result, "kind") is not ("e2t.bench" or "e2t.bench.series"))
+        switch (ResultJson.Text(result, "kind"))
         {
-            f.Error(path, $"'{file}' is not a benchmark result (kind '{ResultJson.Text(result, "kind")}'); give a run directory written by e2t bench.");
-            return null;
+            case "e2t.bench":
+                break;
+            case "e2t.bench.series":
+                // A series' own result holds its points, not one operating point; each point carries the series' R_sat.
+                f.Error(path, $"'{run}' is a sweep or SLO search; give one of its points' directories (they carry the series' R_sat), e.g. {Path.Combine(run, ResultJson.Text(result, "points.0.directory") ?? "POINT")}.");
+                return null;
+            case var kind:
+                f.Error(path, $"'{file}' is not a benchmark result (kind '{kind}'); give a run directory written by e2t bench.");
+                return null;
         }
         var epsilon = ResultJson.Double(result, "production.epsilonJoulesPerToken");
         if (epsilon is null)
