@@ -329,9 +329,13 @@ public static class PlanScenarioReader
             f.Error(at, "must name exactly one source: {run: RUN_DIR} (a run's result.json) or {twin: {...}} (the embedded twin, simulated).");
             return null;
         }
-        return spec.ContainsKey("run")
+        var before = f.Errors.Count;
+        var figures = spec.ContainsKey("run")
             ? FromRun(f.Text(spec, at, "run"), ScenarioFields.Join(at, "run"), f, accelerator, notes, site, mix)
             : FromTwin(spec["twin"], ScenarioFields.Join(at, "twin"), f, catalogs, accelerator, precision, o);
+        // A run that cannot be read or a twin that cannot run fails from, so ε and κ are not called missing as well.
+        if (figures is null && f.Errors.Count > before) f.Failing(at);
+        return figures;
     }
 
     private static SourceFigures? FromRun(string? run, string path, ScenarioFields f, Accelerator? accelerator, List<string> notes, string site, string? mix)
