@@ -70,7 +70,8 @@ public static class PlanScenarioReader
 
     private static Plan? Resolve(JsonNode? root, ScenarioFields f)
     {
-        var top = f.Object(root, "(scenario)", TopFields);
+        // Top-level fields are named bare (horizon, sites), so an unknown one is too; "(scenario)" names only the whole file.
+        var top = f.Object(root, root is JsonObject ? "" : "(scenario)", TopFields);
         if (top is null)
         {
             if (!f.Failed("(scenario)")) f.Error("(scenario)", "is empty; it needs at least sites: [...] (see docs/plan.md).");
