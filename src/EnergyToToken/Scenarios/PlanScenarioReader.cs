@@ -291,6 +291,11 @@ public static class PlanScenarioReader
             (effective, computeSource) = (rho1 * p, $"ρ·C_peak = {ScenarioFields.Format(rho1)} × {ScenarioFields.Format(p)} FLOP/s, declared");
         else if (from?.SaturationPerDevice is { } fromRate && kappa is { } k2)
             (effective, computeSource) = (fromRate * k2, $"κ·R_sat with R_sat = {ScenarioFields.Format(fromRate)} tokens/s per accelerator, {from.RateSource}");
+        // Checked here so the problem has its field; the production model would otherwise reject the site without one.
+        var computeField = At(rate is not null ? "saturationTokensPerSecond" : rho is not null ? "kernelEfficiency" : "from");
+        if (effective is { } ce && !f.Failed(computeField) && accelerator is not null
+            && accelerator.PeakDenseFlopPerSecond.TryGetValue(precision, out var peakPerDevice) && ce > peakPerDevice)
+            f.Error(computeField, $"gives C_eff = {ScenarioFields.Format(ce)} FLOP/s per accelerator ({computeSource}), above the {accelerator.Name} {precision} peak of {ScenarioFields.Format(peakPerDevice)} FLOP/s; realized throughput cannot beat the spec sheet. R_sat is tokens/s per accelerator, not for the whole site.");
 
         var prefillShare = f.Number(o, path, "prefillShare", "") ?? 0;
         if (!(prefillShare is >= 0 and <= 1)) f.Error(At("prefillShare"), $"must be in [0, 1] (was {ScenarioFields.Format(prefillShare)}): the share of counted tokens that are prefill tokens.");
