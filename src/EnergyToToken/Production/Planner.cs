@@ -191,7 +191,7 @@ public static class Planner
     public static PlanComposite Compose(PlanSite site, bool withMechanisms = true)
     {
         var effects = new List<PlanMixEffect>(site.Mixes.Count);
-        double kappa = 0, epsilon = 0, secondsPerToken = 0;
+        double kappa = 0, epsilon = 0, secondsPerToken = 0, fastest = 0;
         var realized = true;
         foreach (var mix in site.Mixes)
         {
@@ -202,10 +202,16 @@ public static class Planner
             effects.Add(new PlanMixEffect(mix, k, e, 1 / kappaFactor, 1 / epsilonFactor));
             kappa += mix.Share * k;
             epsilon += mix.Share * e;
-            if (mix.EffectiveComputePerDeviceFlopPerSecond is { } c) secondsPerToken += mix.Share * k / c;
+            if (mix.EffectiveComputePerDeviceFlopPerSecond is { } c)
+            {
+                secondsPerToken += mix.Share * k / c;
+                fastest = Math.Max(fastest, c);
+            }
             else realized = false;
         }
-        return new PlanComposite(kappa, epsilon, realized ? kappa / secondsPerToken : null, effects);
+        // The blend is a weighted harmonic mean of the mixes' C_eff, so never above the fastest; the round trip
+        // κ / (κ / C) can land an ulp above C, which at ρ = 1 read as C_eff above the peak and failed the plan.
+        return new PlanComposite(kappa, epsilon, realized ? Math.Min(kappa / secondsPerToken, fastest) : null, effects);
     }
 
     /// <summary>The production inputs of a site's blended token: what <see cref="ProductionModel"/> evaluates.</summary>

@@ -70,7 +70,8 @@ public static class PlanScenarioReader
 
     private static Plan? Resolve(JsonNode? root, ScenarioFields f)
     {
-        var top = f.Object(root, "(scenario)", TopFields);
+        // Top-level fields are named bare (horizon, sites), so an unknown one is too; "(scenario)" names only the whole file.
+        var top = f.Object(root, root is JsonObject ? "" : "(scenario)", TopFields);
         if (top is null)
         {
             if (!f.Failed("(scenario)")) f.Error("(scenario)", "is empty; it needs at least sites: [...] (see docs/plan.md).");
@@ -300,6 +301,11 @@ public static class PlanScenarioReader
             (effective, computeSource) = (rho1 * p, $"ρ·C_peak = {ScenarioFields.Format(rho1)} × {ScenarioFields.Format(p)} FLOP/s, declared");
         else if (from?.SaturationPerDevice is { } fromRate && kappa is { } k2)
             (effective, computeSource) = (fromRate * k2, $"κ·R_sat with R_sat = {ScenarioFields.Format(fromRate)} tokens/s per accelerator, {from.RateSource}");
+        // Checked here so the problem has its field; the production model would otherwise reject the site without one.
+        var computeField = At(rate is not null ? "saturationTokensPerSecond" : rho is not null ? "kernelEfficiency" : "from");
+        if (effective is { } ce && !f.Failed(computeField) && accelerator is not null
+            && accelerator.PeakDenseFlopPerSecond.TryGetValue(precision, out var peakPerDevice) && ce > peakPerDevice)
+            f.Error(computeField, $"gives C_eff = {ScenarioFields.Format(ce)} FLOP/s per accelerator ({computeSource}), above the {accelerator.Name} {precision} peak of {ScenarioFields.Format(peakPerDevice)} FLOP/s; realized throughput cannot beat the spec sheet. R_sat is tokens/s per accelerator, not for the whole site.");
 
         var prefillShare = f.Number(o, path, "prefillShare", "") ?? 0;
         if (!(prefillShare is >= 0 and <= 1)) f.Error(At("prefillShare"), $"must be in [0, 1] (was {ScenarioFields.Format(prefillShare)}): the share of counted tokens that are prefill tokens.");
@@ -340,9 +346,13 @@ public static class PlanScenarioReader
             f.Error(at, "must name exactly one source: {run: RUN_DIR} (a run's result.json) or {twin: {...}} (the embedded twin, simulated).");
             return null;
         }
-        return spec.ContainsKey("run")
+        var before = f.Errors.Count;
+        var figures = spec.ContainsKey("run")
             ? FromRun(f.Text(spec, at, "run"), ScenarioFields.Join(at, "run"), f, accelerator, notes, site, mix)
             : FromTwin(spec["twin"], ScenarioFields.Join(at, "twin"), f, catalogs, accelerator, precision, o);
+        // A run that cannot be read or a twin that cannot run fails from, so ε and κ are not called missing as well.
+        if (figures is null && f.Errors.Count > before) f.Failing(at);
+        return figures;
     }
 
     private static SourceFigures? FromRun(string? run, string path, ScenarioFields f, Accelerator? accelerator, List<string> notes, string site, string? mix)

@@ -35,7 +35,7 @@ public static partial class Quantities
     {
         var t = text.Trim();
         if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var plainSeconds) && double.IsFinite(plainSeconds))
-            return TimeSpan.FromSeconds(plainSeconds);
+            return Seconds(plainSeconds, text, what);
         var matches = DurationPart().Matches(t);
         if (matches.Count > 0 && string.Concat(matches.Select(m => m.Value)) == t.Replace(" ", "", StringComparison.Ordinal))
         {
@@ -49,10 +49,24 @@ public static partial class Quantities
                     _ => throw new InvalidOperationException("the pattern admits no other unit"),
                 };
             }
-            return TimeSpan.FromSeconds(seconds);
+            return Seconds(seconds, text, what);
         }
         throw new EnergyToTokenException(
             $"{what}: '{text}' is not a duration. Use a number with a unit: 90s, 15m, 24h, 7d, or combined like 1d12h.");
+    }
+
+    // TimeSpan holds about 29,000 years; beyond that FromSeconds throws OverflowException, which is a typo to explain.
+    private static TimeSpan Seconds(double seconds, string text, string what)
+    {
+        try
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+        catch (OverflowException e)
+        {
+            throw new EnergyToTokenException(
+                $"{what}: '{text}' is longer than a duration can be (about 29,000 years). Use a number with a unit: 90s, 15m, 24h, 7d, or combined like 1d12h.", e);
+        }
     }
 
     [GeneratedRegex(@"(?<n>\d+(\.\d+)?)(?<u>ms|min|s|m|h|d|w)")]

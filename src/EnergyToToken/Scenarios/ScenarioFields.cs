@@ -128,6 +128,20 @@ internal sealed class ScenarioFields(string baseDirectory)
     public Series? Series(JsonObject? o, string path, string field, string unit, double horizonSeconds)
     {
         var at = Join(path, field);
+        var before = _errors.Count;
+        var series = ReadSeries(o, path, field, unit, horizonSeconds);
+        // A problem inside the series (a step, the repeat period, a CSV row) fails the whole field, so no later check
+        // calls it missing as well.
+        if (series is null && _errors.Count > before) _failed.Add(at);
+        return series;
+    }
+
+    /// <summary>Marks <paramref name="path"/> as failed when a problem was reported under it (at a field inside it).</summary>
+    public void Failing(string path) => _failed.Add(path);
+
+    private Series? ReadSeries(JsonObject? o, string path, string field, string unit, double horizonSeconds)
+    {
+        var at = Join(path, field);
         var node = o?[field];
         if (node is null) return null;
         switch (node)
