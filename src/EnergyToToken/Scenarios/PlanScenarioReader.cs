@@ -259,24 +259,39 @@ public static class PlanScenarioReader
         var from = Source(o, path, f, catalogs, accelerator, precision, notes, site, name);
 
         ModelArchitecture? model = null;
-        var modelName = f.Text(o, path, "model") ?? from?.Model;
-        if (modelName is not null && catalogs is not null)
-        {
-            model = catalogs.Models.FirstOrDefault(m => string.Equals(m.Name, modelName.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (model is null)
-                f.Error(At("model"), $"'{modelName}' is not in the catalog; known models: {string.Join(", ", catalogs.Models.Select(m => m.Name))}. Add your own in a catalog file listed under catalogs: (docs/catalogs.md), or give kappa.");
-        }
-        var context = f.Integer(o, path, "context") ?? from?.Context;
+        var declaredModel = f.Text(o, path, "model");
+        var context = f.Integer(o, path, "context");
         var kappa = f.Number(o, path, "kappa", "FLOP per token");
         if (kappa is { } k && !(k > 0)) f.Error(At("kappa"), $"must be a positive number of FLOP per token (was {ScenarioFields.Format(k)}).");
+        if (declaredModel is not null && catalogs is not null)
+        {
+            model = catalogs.Models.FirstOrDefault(m => string.Equals(m.Name, declaredModel.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (model is null)
+                f.Error(At("model"), $"'{declaredModel}' is not in the catalog; known models: {string.Join(", ", catalogs.Models.Select(m => m.Name))}. Add your own in a catalog file listed under catalogs: (docs/catalogs.md), or give kappa.");
+        }
+        else if (declaredModel is null && kappa is null && context is null && from?.Kappa is { } sourceKappa)
+        {
+            // Nothing declared: the source's own κ at its own context (a run's measured κ at its mean context).
+            kappa = sourceKappa;
+            context = from.Context;
+            model = from.Model is { } m && catalogs is not null
+                ? catalogs.Models.FirstOrDefault(c => string.Equals(c.Name, m, StringComparison.OrdinalIgnoreCase))
+                : null;
+        }
+        else if (from?.Model is { } sourceModel && catalogs is not null)
+        {
+            // A context or nothing declared over a source's model: κ from the catalog at the declared context.
+            model = catalogs.Models.FirstOrDefault(c => string.Equals(c.Name, sourceModel, StringComparison.OrdinalIgnoreCase));
+            if (model is null && kappa is null)
+                f.Error(At("kappa"), $"is missing: the source's model '{sourceModel}' is not in the catalog, so κ at context {context} cannot be computed; give kappa, or add the model in a catalog file.");
+        }
         if (kappa is null && model is not null)
         {
-            context ??= model.MaxContext;
+            context ??= from?.Context is { } c0 && c0 <= model.MaxContext ? c0 : model.MaxContext;
             if (context is < 1 || context > model.MaxContext)
                 f.Error(At("context"), $"{context} is outside 1..{model.MaxContext}, the context {model.DisplayName ?? model.Name} supports.");
             else kappa = model.KappaFlopPerToken(context!.Value);
         }
-        kappa ??= from?.Kappa;
         if (kappa is null && !f.Failed(At("kappa")) && !f.Failed(At("model")) && !f.Failed(At("context")) && !f.FailedUnder(At("from")))
             f.Error(At("kappa"), "is missing: give model (a catalog name, with context) or kappa in FLOP per token.");
 
