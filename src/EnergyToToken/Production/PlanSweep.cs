@@ -353,7 +353,7 @@ public static class PlanSweep
         var devices = deployment.Profile.Devices;
         var capacity = deployment.KvCacheTokens;
 
-        (int Batch, double Joules, double Rate, double Watts) Twin(int context)
+        (int Batch, double Joules, double Rate, double Watts) Decode(int context)
         {
             var batch = Math.Min(options.Batch, capacity / context);
             if (batch < 1) return (0, double.NaN, double.NaN, double.NaN);
@@ -368,7 +368,7 @@ public static class PlanSweep
         double? anchorJoules = null, anchorRate = null, mixRate = null;
         if (anchored)
         {
-            var anchor = Twin(reference);
+            var anchor = Decode(reference);
             (anchorJoules, anchorRate) = (anchor.Joules, anchor.Rate);
             if (mix.EffectiveComputePerDeviceFlopPerSecond is { } c) mixRate = c / mix.KappaFlopPerToken;
             else notes.Add($"Mix '{mix.Name}' has no realized C_eff to anchor R_sat, so the compute ceiling is at the peak convention (C_peak / κ(c)), an upper bound.");
@@ -382,7 +382,7 @@ public static class PlanSweep
         foreach (var context in contexts)
         {
             var kappa = model.KappaFlopPerToken(context);
-            var twin = Twin(context);
+            var twin = Decode(context);
             if (twin.Batch == 0)
             {
                 var after = Planner.Compose(Alone(site, mix, kappa, mix.EpsilonJoulesPerToken, null)).KappaFlopPerToken;
