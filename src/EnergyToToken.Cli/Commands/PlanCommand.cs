@@ -21,6 +21,7 @@ internal static class PlanCommand
         {
             Scenario, Json, Out,
         };
+        command.Subcommands.Add(PlanSweepCommand.Create());
         command.SetAction(Run);
         return command;
     }

@@ -21,6 +21,12 @@ public sealed record Plan
 
     /// <summary>Gets what the reader noticed while resolving the scenario (catalog mismatches, assumptions).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>
+    /// Gets the scenario's own catalog files (full paths), loaded over the bundled ones. Kept so a later step that needs
+    /// the architectures themselves (<c>e2t plan sweep --axis context</c>) sees the same catalog the plan was read with.
+    /// </summary>
+    public IReadOnlyList<string> CatalogFiles { get; init; } = [];
 }
 
 /// <summary>Where ε (and the realized compute with it) comes from.</summary>

@@ -108,6 +108,7 @@ public static class PlanScenarioReader
             Currency = f.Text(top, "", "currency") ?? "USD",
             Sites = sites,
             Notes = notes,
+            CatalogFiles = [.. catalogFiles.Where(c => c.Text is not null).Select(c => Path.Combine(f.BaseDirectory, c.Text!))],
         };
     }
 
