@@ -24,6 +24,7 @@ internal static class PlanSweepCommand
     private static readonly Option<string> Contexts = new("--contexts") { Description = "--axis context: contexts in tokens, comma-separated; k = 1024, M = 1048576 (4k,8k,128k). Default: doubling from 4k to the model's maximum." };
     private static readonly Option<string> Batch = new("--batch") { Description = "--axis context: the most sequences decoding at once (vLLM max_num_seqs); the KV cache may allow fewer. Default: 256." };
     private static readonly Option<string> Devices = new("--devices") { Description = "--axis context: devices of one twin replica (tensor parallel). Default: the smallest power of two that holds the weights and one sequence at the reference context." };
+    private static readonly Option<string> ConventionOption = new("--convention") { Description = "--axis context: the compute in the compute ceiling, realized (κ(c)·R_sat(c); default) or peak (C_peak, an upper bound)." };
     private static readonly Option<string> EpsilonModelOption = new("--epsilon-model") { Description = "--axis context: anchored (the mix's ε and R_sat at its context, the twin's shape; default) or twin (the twin's values)." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the sweep as JSON (kind e2t.plan.sweep, docs/plan-sweep.md) instead of the table." };
     private static readonly Option<string> Out = new("--out") { Description = "Also write sweep.json, sweep.md and a self-contained sweep.html to this directory." };
@@ -32,7 +33,7 @@ internal static class PlanSweepCommand
     {
         var command = new Command("sweep", "Crossover maps of a planned site: the binding regime over a grid of P_IT and C_eff, over context length (modeled), or over the mechanism ladder.")
         {
-            Scenario, Axis, Site, Mix, ItPower, Compute, Contexts, Batch, Devices, EpsilonModelOption, Json, Out,
+            Scenario, Axis, Site, Mix, ItPower, Compute, Contexts, Batch, Devices, EpsilonModelOption, ConventionOption, Json, Out,
         };
         command.SetAction(Run);
         return command;
@@ -86,7 +87,7 @@ internal static class PlanSweepCommand
         foreach (var (option, owner) in new (Option, SweepAxis)[]
         {
             (ItPower, SweepAxis.Grid), (Compute, SweepAxis.Grid), (Mix, SweepAxis.Context), (Contexts, SweepAxis.Context),
-            (Batch, SweepAxis.Context), (Devices, SweepAxis.Context), (EpsilonModelOption, SweepAxis.Context),
+            (Batch, SweepAxis.Context), (Devices, SweepAxis.Context), (EpsilonModelOption, SweepAxis.Context), (ConventionOption, SweepAxis.Context),
         })
         {
             if (axis is { } a && a != owner && parse.GetResult(option) is { Implicit: false })
@@ -107,8 +108,18 @@ internal static class PlanSweepCommand
                 errors.Add($"--epsilon-model: '{other}' is not a model; give anchored (the mix's ε at its context, the twin's shape) or twin (the twin's values).");
                 break;
         }
+        var convention = Convention.Realized;
+        switch (parse.GetValue(ConventionOption)?.Trim().ToLowerInvariant())
+        {
+            case null or "realized": break;
+            case "peak": convention = Convention.Peak; break;
+            case var other:
+                errors.Add($"--convention: '{other}' is not a convention; give realized (κ(c)·R_sat(c), the headline) or peak (C_peak, an upper bound).");
+                break;
+        }
         var options = new ContextSweepOptions
         {
+            Convention = convention,
             Contexts = contexts,
             Batch = batch ?? PlanSweep.DefaultBatch,
             Devices = devices,

@@ -117,6 +117,12 @@ public sealed record ContextSweepOptions
     /// </summary>
     public int? Devices { get; init; }
 
+    /// <summary>
+    /// Gets the compute in the compute ceiling: realized <c>κ(c)·R_sat(c)</c> (default; the peak stands in where the mix
+    /// has no R_sat), or the peak <c>C_peak</c>, an upper bound under which the ceiling falls only with κ(c).
+    /// </summary>
+    public Convention Convention { get; init; } = Convention.Realized;
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -376,7 +382,7 @@ public static class PlanSweep
             if (Math.Abs(catalogKappa / mix.KappaFlopPerToken - 1) > 1e-9)
                 notes.Add($"Mix '{mix.Name}' declares κ = {ProductionInputs.Format(mix.KappaFlopPerToken)} FLOP/token; the sweep takes κ(c) from the catalog ({ProductionInputs.Format(catalogKappa)} at {reference} tokens).");
         }
-        var convention = anchored && mixRate is null ? Convention.Peak : Convention.Realized;
+        var convention = options.Convention == Convention.Peak || (anchored && mixRate is null) ? Convention.Peak : Convention.Realized;
 
         var points = new List<ContextPoint>(contexts.Count);
         foreach (var context in contexts)
@@ -391,8 +397,8 @@ public static class PlanSweep
             }
             var epsilon = anchored ? mix.EpsilonJoulesPerToken * twin.Joules / anchorJoules!.Value : twin.Joules;
             // C_eff = κ·R_sat: the token rate carries the twin's shape (anchored: the mix's level), κ the catalog's.
-            double? perDevice = anchored
-                ? mixRate is { } r ? kappa * r * twin.Rate / anchorRate!.Value : null
+            double? perDevice = convention == Convention.Peak ? null
+                : anchored ? kappa * mixRate!.Value * twin.Rate / anchorRate!.Value
                 : kappa * twin.Rate;
             var composite = Planner.Compose(Alone(site, mix, kappa, epsilon, perDevice));
             var computeCeiling = TokenProductionFunction.ComputeCeiling(

@@ -217,6 +217,26 @@ public sealed class PlanSweepTests
     }
 
     [Fact]
+    public void Sweep_context_under_the_peak_convention_takes_the_peak_over_kappa_and_keeps_the_anchored_epsilon()
+    {
+        var (plan, site, mix) = Node("llama-3.1-8b", "h100-sxm", "bf16", 500, context: 4096, epsilon: 0.3, ratePerDevice: 1500);
+        var realized = PlanSweep.Context(plan, site, mix, Bundled, new ContextSweepOptions { Contexts = [4096, 65_536] });
+        var peak = PlanSweep.Context(plan, site, mix, Bundled, new ContextSweepOptions { Contexts = [4096, 65_536], Convention = Convention.Peak });
+
+        Assert.Equal(Convention.Realized, realized.Convention);
+        Assert.Equal(Convention.Peak, peak.Convention);
+        foreach (var (r, p) in realized.Points.Zip(peak.Points))
+        {
+            // Same κ(c) and ε(c); only the compute in the compute ceiling changes, to 8 · C_peak / κ(c).
+            Assert.Equal(r.EpsilonJoulesPerToken, p.EpsilonJoulesPerToken);
+            Assert.Equal(r.PowerCeilingTokensPerSecond, p.PowerCeilingTokensPerSecond);
+            Close.To(8 * 989.4e12 / p.KappaFlopPerToken, p.ComputeCeilingTokensPerSecond!.Value);
+        }
+        // Under the peak the headroom falls with context as ε outgrows κ: φ = ε/κ rises, σ = P_IT/C_peak does not.
+        Assert.True(peak.Points[1].Headroom < peak.Points[0].Headroom);
+    }
+
+    [Fact]
     public void Sweep_context_turns_power_bound_where_classify_flips()
     {
         // No realized C_eff to anchor: the peak convention, whose compute ceiling falls only with κ while ε grows with
