@@ -34,7 +34,7 @@ internal static class PlanSweepTable
             .AddColumn(new TableColumn("batch").RightAligned())
             .AddColumn(new TableColumn("κ, FLOP/token").RightAligned())
             .AddColumn(new TableColumn("ε, J/token").RightAligned())
-            .AddColumn(new TableColumn("C_eff per device, FLOP/s").RightAligned())
+            .AddColumn(new TableColumn(c.Convention == "peak" ? "C_peak per device, FLOP/s" : "C_eff per device, FLOP/s").RightAligned())
             .AddColumn(new TableColumn("compute ceiling, tok/s").RightAligned())
             .AddColumn(new TableColumn("power ceiling, tok/s").RightAligned())
             .AddColumn("binding")

@@ -274,7 +274,7 @@ public sealed record PlanSweepReport
                     [.. fitting.Select(x => x.PowerCeilingTokensPerSecond!.Value)], c.Turn.Interpolated ? c.Turn.ContextTokens : null),
                 $"Compute ceiling C_eff(c)/κ(c) and power ceiling P_IT/ε(c) of the site, tokens/s, log axes; contexts that do not fit are left out. {char.ToUpperInvariant(c.Turn.Summary[0])}{c.Turn.Summary[1..]}"));
             blocks.Add(new TableBlock(
-                ["context, tokens", "batch", "κ, FLOP/token", "ε, J/token", "C_eff per device, FLOP/s", "compute ceiling, tokens/s", "power ceiling, tokens/s", "binding", "headroom"],
+                ["context, tokens", "batch", "κ, FLOP/token", "ε, J/token", c.Convention == "peak" ? "C_peak per device, FLOP/s" : "C_eff per device, FLOP/s", "compute ceiling, tokens/s", "power ceiling, tokens/s", "binding", "headroom"],
                 [.. c.Points.Select(x => (IReadOnlyList<string>)(x.Fits
                     ? [Tokens(x.ContextTokens), Tokens(x.Batch), Number(x.KappaFlopPerToken), Number(x.EpsilonJoulesPerToken), Number(x.ComputePerDeviceFlopPerSecond),
                        Number(x.ComputeCeilingTokensPerSecond), Number(x.PowerCeilingTokensPerSecond), x.Binding, Number(x.Headroom)]
