@@ -27,6 +27,7 @@ internal static class PlanTable
         Row("PUE mean", s => Maybe(s.Inputs.Pue));
         Row($"P_IT mean ({string.Join("/", report.Sites.Select(s => s.Inputs.ItPowerSource).Distinct())}), W", s => Number(s.Inputs.ItPowerWatts));
         Row("cooling capacity, W", s => Maybe(s.Inputs.CoolingCapacityWatts));
+        if (report.Sites.Any(s => s.Inputs.BoundaryFactor != 1)) Row("boundary factor (ε to the budget's boundary)", s => Number(s.Inputs.BoundaryFactor));
         Row("U mean", s => Number(s.Inputs.Utilization));
         Row("κ blend, FLOP/token", s => Number(s.Blend.KappaFlopPerToken));
         Row("ε blend, J/token", s => Number(s.Blend.EpsilonJoulesPerToken));
@@ -66,7 +67,7 @@ internal static class PlanTable
         foreach (var s in report.Sites)
         {
             foreach (var m in s.Mixes)
-                console.WriteLine($"{s.Name} / {m.Name}: share {Number(m.Share)}, κ {Number(m.KappaFlopPerToken)} → {Number(m.KappaAfterFlopPerToken)} FLOP/token, ε {Number(m.EpsilonJoulesPerToken)} → {Number(m.EpsilonAfterJoulesPerToken)} J/token ({m.EpsilonOrigin}: {m.EpsilonSource}); C_eff per accelerator {(m.EffectiveComputePerDeviceFlopPerSecond is { } c ? Number(c) + " FLOP/s (" + m.ComputeSource + ")" : "not given: peak convention only")}.");
+                console.WriteLine($"{s.Name} / {m.Name}: share {Number(m.Share)}, κ {Number(m.KappaFlopPerToken)} → {Number(m.KappaAfterFlopPerToken)} FLOP/token, ε {Number(m.EpsilonJoulesPerToken)} → {Number(m.EpsilonAfterJoulesPerToken)} J/token{(s.Inputs.BoundaryFactor != 1 ? $" (× boundary factor {Number(s.Inputs.BoundaryFactor)})" : "")} ({m.EpsilonOrigin}: {m.EpsilonSource}); C_eff per accelerator {(m.EffectiveComputePerDeviceFlopPerSecond is { } c ? Number(c) + " FLOP/s (" + m.ComputeSource + ")" : "not given: peak convention only")}.");
         }
         if (report.Total.CostPerMillionTokens is not null) console.WriteLine($"cost: {PlanReport.CostLeavesOut}");
         foreach (var note in report.Notes) console.WriteLine($"note: {note}");

@@ -146,6 +146,7 @@ public static class PlanDocument
             ["accelerators", $"{Count(s.AcceleratorCount)} × {s.Accelerator}", s.CountFromBudget ? $"fit to the budget: ⌊highest usable IT power ÷ {Watts(s.WattsPerAccelerator)} each⌋" : "as given"],
             ["IT power per accelerator", Watts(s.WattsPerAccelerator), "with its share of host, network and storage"],
             ["peak per accelerator C_peak", Number(i.PeakPerDeviceFlopPerSecond, "FLOP/s"), $"spec sheet at {s.Precision}"],
+            ["boundary factor b", Number(i.BoundaryFactor), i.BoundaryFactor == 1 ? "1: each mix's ε is taken to be at the boundary of the IT budget already" : "declared: carries each mix's ε out to the boundary of the IT budget (ε' = b·ε/ηε)"],
             ["utilization U", Number(i.Utilization), "mean over the horizon: the rate served as a share of the lower ceiling"],
             ["electricity price", Number(i.PricePerKilowattHour, $"{r.Currency}/kWh"), i.PricePerKilowattHour is null ? "not given: no cost" : "mean over the horizon, per kWh of facility energy"],
             ["grid carbon intensity", Number(i.CarbonGramsPerKilowattHour, "gCO2e/kWh"), i.CarbonGramsPerKilowattHour is null ? "not given: no carbon" : "mean over the horizon, per kWh of facility energy"],
@@ -156,7 +157,7 @@ public static class PlanDocument
             Number(m.EffectiveComputePerDeviceFlopPerSecond), m.Mechanisms.Count == 0 ? "none" : string.Join("; ", m.Mechanisms.Select(Mechanism))]).ToList();
         mixes.Add(["blend", "1", "", "", "", "", Number(s.Blend.KappaFlopPerToken), "", "", Number(s.Blend.EpsilonJoulesPerToken), "", Number(s.Blend.EffectiveComputePerDeviceFlopPerSecond), "Σ over the mixes"]);
         yield return new TableBlock(["mix", "share", "model", "context", "κ (FLOP/token)", "ηκ", "κ' after", "ε (J/token)", "ηε", "ε' after", "ε origin", "C_eff per accelerator (FLOP/s)", "mechanisms"], mixes,
-            "Mixes: κ and ε before and after their mechanisms (κ' = κ/ηκ, ε' = ε/ηε), and the blended token", new HashSet<int>([mixes.Count - 1]));
+            "Mixes: κ and ε before and after their mechanisms and the boundary factor (κ' = κ/ηκ, ε' = b·ε/ηε), and the blended token", new HashSet<int>([mixes.Count - 1]));
         yield return new TableBlock(["mix", "ε from", "C_eff from"],
             [.. s.Mixes.Select(m => (IReadOnlyList<string>)[m.Name, $"{m.EpsilonOrigin}: {m.EpsilonSource}", m.ComputeSource ?? (m.EffectiveComputePerDeviceFlopPerSecond is null ? "not given: peak convention only" : "—")])],
             "Where each mix's ε and realized compute come from");
