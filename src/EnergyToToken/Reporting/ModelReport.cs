@@ -187,9 +187,11 @@ public sealed record ModelReportMechanism(string Name, double PrefillKappaGain, 
     WriteIndented = true,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(ModelReport))]
+[JsonSerializable(typeof(PlanReport))]
+[JsonSerializable(typeof(PlanSweepReport))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext
 {
-    /// <summary>Writes κ, ε, φ and σ as themselves rather than \u escapes, so the JSON reads as the table does.</summary>
+    /// <summary>Writes κ, ε, φ and σ as themselves rather than \u escapes, so the JSON reads as the table does (model, plan and plan sweep).</summary>
     public static readonly ReportJsonContext Relaxed = new(new JsonSerializerOptions
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

@@ -66,7 +66,7 @@ public sealed record PlanReport
         };
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, PlanJsonContext.Relaxed.PlanReport);
+    public string ToJson() => JsonSerializer.Serialize(this, ReportJsonContext.Relaxed.PlanReport);
 
     private static PlanReportSite Site(Plan plan, PlanSiteResult s)
     {
@@ -249,20 +249,3 @@ public sealed record PlanReportConvention(string Convention, bool IsHeadline, do
 public sealed record PlanReportSegment(double StartSeconds, double EndSeconds, double ComputeCeilingTokensPerSecond,
     double PowerCeilingTokensPerSecond, double Utilization, double UsableItPowerWatts, string ItLimit, string Binding,
     double TokensPerSecond, double FacilityPowerDrawnWatts, double? PricePerKilowattHour, double? CarbonGramsPerKilowattHour);
-
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    WriteIndented = true,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(PlanReport))]
-internal sealed partial class PlanJsonContext : JsonSerializerContext
-{
-    /// <summary>Writes κ, ε, φ and σ as themselves rather than \u escapes, as <c>e2t model --json</c> does.</summary>
-    public static readonly PlanJsonContext Relaxed = new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
-}

@@ -76,7 +76,7 @@ public sealed record PlanSweepReport
             r.KappaGain, r.EpsilonGain, r.TokensRatio))]),
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, PlanSweepJsonContext.Relaxed.PlanSweepReport);
+    public string ToJson() => JsonSerializer.Serialize(this, ReportJsonContext.Relaxed.PlanSweepReport);
 
     /// <summary>sweep.md and sweep.html, the same blocks rendered twice; culture invariant (ScottPlot's ticks follow the culture).</summary>
     public IReadOnlyList<(string File, string Text)> Render()
@@ -370,20 +370,3 @@ public sealed record PlanSweepLadder(string Convention, IReadOnlyList<PlanSweepR
 public sealed record PlanSweepRung(int Rung, string? Mechanism, string? Scope, double KappaFlopPerToken, double EpsilonJoulesPerToken,
     double ComputeCeilingTokensPerSecond, double PowerCeilingTokensPerSecond, string Binding, double Headroom, double TokensPerSecond,
     double TokensPerYear, double KappaGain, double EpsilonGain, double TokensRatio);
-
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    WriteIndented = true,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(PlanSweepReport))]
-internal sealed partial class PlanSweepJsonContext : JsonSerializerContext
-{
-    /// <summary>Writes κ, ε, φ and σ as themselves rather than \u escapes, as <c>e2t plan --json</c> does.</summary>
-    public static readonly PlanSweepJsonContext Relaxed = new(new JsonSerializerOptions
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    });
-}
