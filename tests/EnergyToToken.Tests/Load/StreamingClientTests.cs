@@ -83,7 +83,9 @@ public class StreamingClientTests
     public async Task The_end_of_the_run_cancels_a_request_as_such_and_a_closed_port_is_a_connect_error()
     {
         await using var server = await TwinHttp.StartAsync();
-        using var end = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        // 1 s, not less: the first test to run on a fresh build meets a cold JIT and a busy machine, and then 100 ms passed
+        // before the first chunk (seen once on a fresh clone). The 100,000-token request lasts minutes, so it is still cut.
+        using var end = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         var cut = await Client(server).SendAsync(Request(server, maxTokens: 100_000), end.Token);
         Assert.Equal(TerminalState.CancelledEndOfRun, cut.State);
         Assert.True(cut.OutputChunkTimestamps.Count > 0);
