@@ -243,6 +243,28 @@ public sealed class PlanReportBrowserTests
         }
     }
 
+    [Theory]
+    [InlineData("grid")]
+    [InlineData("context")]
+    [InlineData("ladder")]
+    public async Task Every_sweep_report_opens_offline_in_headless_chromium_with_its_chart(string axis)
+    {
+        var directory = Directory.CreateTempSubdirectory("e2t-sweep-html-").FullName;
+        try
+        {
+            var scenario = Path.Combine(ModelCommandTests.RepositoryRoot(), "examples", "plan-sweep-8b-h100.yaml");
+            var (code, _, error) = ModelCommandTests.Run("plan", "sweep", scenario, "--axis", axis, "--out", directory);
+            Assert.True(code == 0, error);
+            var page = await ReportTests.OpenAsync(Path.Combine(directory, PlanSweepReport.HtmlFile), $"sweep-{axis}");
+            Assert.NotEmpty(page.Charts);
+            Assert.All(page.Charts, c => Assert.True(c.Svg && c.Width > 300 && c.Height > 150, $"{c.Id}: {c.Width} × {c.Height}"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_year_of_hourly_steps_opens_in_headless_chromium()
     {
