@@ -63,6 +63,14 @@ internal static class PlanTable
             elasticities.AddRow([.. cells]);
         }
         console.Write(elasticities);
+        // U multiplies every stretch, so it is always 1; the question a planner asks is which physical lever comes next.
+        var levers = report.Total.Elasticities.Where(e => e.Input != "utilization").ToList();
+        var most = levers.Count == 0 ? 0 : levers.Max(e => Math.Abs(e.Up));
+        if (most > 0)
+        {
+            var top = levers.Where(e => Math.Abs(Math.Abs(e.Up) - most) < 1e-9).Select(e => $"{e.Input} ({(e.Up > 0 ? "+" : "")}{Number(e.Up)})");
+            console.WriteLine($"Pays most (all sites, besides utilization, which scales output one for one): {string.Join(", ", top)}: a 1 % change moves tokens by {Number(most)} %.");
+        }
 
         foreach (var s in report.Sites)
         {
