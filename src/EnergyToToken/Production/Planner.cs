@@ -272,8 +272,12 @@ public static class Planner
             made[binding] += s.Tokens;
             if (limit == ItLimit.Cooling) coolingSeconds += d;
             if (limit == ItLimit.Racks) rackSeconds += d;
-            timeline.Add(new PlanSegment(start, end, s.ComputeCeilingTokensPerSecond, s.PowerCeilingTokensPerSecond,
-                s.Utilization, s.ItPowerWatts, limit, binding, s.TokensPerSecond, facilityDrawn, price, grams));
+            var segment = new PlanSegment(start, end, s.ComputeCeilingTokensPerSecond, s.PowerCeilingTokensPerSecond,
+                s.Utilization, s.ItPowerWatts, limit, binding, s.TokensPerSecond, facilityDrawn, price, grams);
+            // A series that steps to the value it already had (a repeated day's midnight) splits nothing real: one stretch.
+            if (timeline.Count > 0 && timeline[^1] with { EndSeconds = end } == segment with { StartSeconds = timeline[^1].StartSeconds })
+                timeline[^1] = timeline[^1] with { EndSeconds = end };
+            else timeline.Add(segment);
         }
         var horizon = plan.HorizonSeconds;
         var tokens = headline.Tokens;

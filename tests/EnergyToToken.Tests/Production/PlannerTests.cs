@@ -326,7 +326,8 @@ public sealed class PlannerTests
         var result = Evaluate(site).Sites.Single();
         var perDay = 20 * Hour * 240_000 + 4 * Hour * 160_000;                 // 5.44e10 tokens
         Close.To(365 * perDay, result.Tokens);
-        Assert.Equal(365 * 3, result.Timeline.Count);
+        // Three steps a day, but 22 h and the next day's 0 h hold the same inputs: one stretch across each midnight.
+        Assert.Equal(1 + 2 * 365, result.Timeline.Count);
         Close.To(20.0 / 24, result.TimeShares[PlanConstraint.Compute]);
         Close.To(4.0 / 24, result.TimeShares[PlanConstraint.Power]);
         Close.To(20 * Hour * 240_000 / perDay, result.TokenShares[PlanConstraint.Compute]);

@@ -330,7 +330,7 @@ public sealed class PlanScenarioReaderTests
         var site = Planner.Evaluate(plan).Sites.Single();
         // Compute 1000 · 1,600 = 1.6e6 tokens/s; power 2e6 for 20 h, 1.2e6 from 18 h to 22 h.
         Close.To(365 * 3600.0 * (20 * 1.6e6 + 4 * 1.2e6), site.Tokens);
-        Assert.Equal(365 * 3, site.Timeline.Count);
+        Assert.Equal(1 + 2 * 365, site.Timeline.Count);   // midnight joins 22 h to the next day's 18 h: same inputs
     }
 
     [Fact]
