@@ -142,6 +142,11 @@ public static class Planner
     public static PlanResult Evaluate(Plan plan)
     {
         var sites = plan.Sites.Select(s => Site(plan, s)).ToList();
+        foreach (var site in sites.Where(s => !double.IsFinite(s.Tokens) || !double.IsFinite(s.FacilityEnergyJoules)))
+        {
+            throw new EnergyToTokenException(
+                $"Site '{site.Site.Name}': the token count is not a finite number (κ {ProductionInputs.Format(site.Composite.KappaFlopPerToken)} FLOP/token, ε {ProductionInputs.Format(site.Composite.EpsilonJoulesPerToken)} J/token): a value is far outside any real range. Check the units of kappa, epsilon and the powers.");
+        }
         var tokens = sites.Sum(s => s.Tokens);
         var shares = Enum.GetValues<PlanConstraint>().ToDictionary(c => c,
             c => tokens > 0 ? sites.Sum(s => s.TokenShares[c] * s.Tokens) / tokens : 0);
@@ -173,14 +178,16 @@ public static class Planner
     }
 
     /// <summary>
-    /// How many accelerators the usable IT power allows at its highest: ⌊max_t min(delivered(t), racks, cooling) ÷ watts
-    /// per accelerator⌋. Sized to the peak, so curtailed hours are power-bound rather than hardware left dark at peak.
+    /// How many accelerators the usable IT power allows at its highest within the horizon: ⌊max_t min(delivered(t),
+    /// racks, cooling) ÷ watts per accelerator⌋. Sized to the peak, so curtailed hours are power-bound rather than
+    /// hardware left dark at peak. A double: a budget typed in the wrong unit can ask for more than an int holds, and
+    /// the reader says so rather than wrapping.
     /// </summary>
-    public static int AcceleratorsForBudget(PlanSite site)
+    public static double AcceleratorsForBudget(PlanSite site, double horizonSeconds = double.PositiveInfinity)
     {
-        var usable = DeliveredItPower(site).Watts.Max;
+        var usable = DeliveredItPower(site).Watts.Points.Where(p => p.AtSeconds < horizonSeconds).Max(p => p.Value);
         if (site.CoolingCapacityWatts is { } cooling) usable = Math.Min(usable, cooling);
-        return (int)Math.Floor(usable / site.WattsPerAccelerator * (1 + 1e-12));
+        return Math.Floor(usable / site.WattsPerAccelerator * (1 + 1e-12));
     }
 
     /// <summary>

@@ -200,7 +200,7 @@ public sealed record PlanSweepReport
         var lines = new List<string>
         {
             Modeled(s),
-            $"At the site's mean usable P_IT {Number(s.ItPowerWatts)} W and {Number(s.AcceleratorCount)} accelerators ({ModelReport.Camel(s.Convention)} convention): {TurnSentence(s)}",
+            $"At the site's mean usable P_IT {Number(s.ItPowerWatts)} W and {Number(s.AcceleratorCount)} accelerator{(s.AcceleratorCount == 1 ? "" : "s")} ({ModelReport.Camel(s.Convention)} convention): {TurnSentence(s)}",
         };
         var outside = s.Points.Where(p => !p.Fits).ToList();
         if (outside.Count > 0)
@@ -212,17 +212,18 @@ public sealed record PlanSweepReport
     {
         var t = s.Turn;
         var fitting = s.Points.Where(p => p.Fits).ToList();
-        string Leaves(int from)
+        // Where a power-bound stretch ends; "again" only where the site was not power-bound before it.
+        string Leaves(int from, bool again)
         {
             var back = fitting.Where(p => p.Context > from).FirstOrDefault(p => p.Binding != BindingConstraint.Power);
-            return back is null ? "" : $" (the first crossing: at {Tokens(back.Context)} tokens it is {Verdict(back.Binding!.Value)} again)";
+            return back is null ? "" : $" (from {Tokens(back.Context)} tokens it is {Verdict(back.Binding!.Value)}{(again ? " again" : "")})";
         }
         return t.Kind switch
         {
             ContextTurnKind.TurnsPowerBound =>
-                $"turns power-bound at ≈ {Tokens(t.ContextTokens!.Value)} tokens (interpolated in log context between {Tokens(t.Before!.Value)} and {Tokens(t.After!.Value)}, where the headroom falls through 1 − {Number(s.TieTolerance)}){Leaves(t.After!.Value)}.",
+                $"turns power-bound at ≈ {Tokens(t.ContextTokens!.Value)} tokens (interpolated in log context between {Tokens(t.Before!.Value)} and {Tokens(t.After!.Value)}, where the headroom falls through 1 − {Number(s.TieTolerance)}){Leaves(t.After!.Value, again: true)}.",
             ContextTurnKind.PowerBoundThroughout =>
-                $"power-bound already at the shortest context that fits, {Tokens(t.After!.Value)} tokens{Leaves(t.After!.Value)}.",
+                $"power-bound already at the shortest context that fits, {Tokens(t.After!.Value)} tokens{Leaves(t.After!.Value, again: false)}.",
             ContextTurnKind.NeverPowerBound when fitting.All(p => p.Binding == BindingConstraint.Compute) =>
                 $"stays compute-bound up to {Tokens(t.LastFitting!.Value)} tokens, the longest context swept that fits.",
             ContextTurnKind.NeverPowerBound =>

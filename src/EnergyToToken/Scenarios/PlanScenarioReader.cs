@@ -17,6 +17,9 @@ public static class PlanScenarioReader
     /// <summary>Default closed-loop concurrency when ε and R_sat come from the twin.</summary>
     public const int DefaultTwinConcurrency = 64;
 
+    /// <summary>The most accelerators a site may have (given or sized): beyond it a unit was surely mistyped.</summary>
+    public const int MaxAccelerators = 1_000_000_000;
+
     /// <summary>Default mean output length when ε and R_sat come from the twin.</summary>
     public const int DefaultTwinOutputTokens = 256;
 
@@ -173,6 +176,7 @@ public static class PlanScenarioReader
         if (watts is { } w0 && !(w0 > 0)) f.Error(At("wattsPerAccelerator"), $"must be a positive power in W (was {ScenarioFields.Format(w0)}).");
         var count = f.Integer(o, path, "count");
         if (count is < 1) f.Error(At("count"), $"must be at least 1 (was {count}); leave it out to fit as many accelerators as the power budget allows.");
+        else if (count > MaxAccelerators) f.Error(At("count"), $"must be at most {MaxAccelerators:N0} (was {count:N0}).");
         if (count is null && facility is null && it is null && !f.Failed(At("count")) && !f.Failed(At("facilityPower")) && !f.Failed(At("itPower")))
             f.Error(At("count"), "is missing and there is no power budget to size it from: give count, or facilityPower (with pue) or itPower.");
 
@@ -190,9 +194,13 @@ public static class PlanScenarioReader
         var mixNodes = f.List(o, path, "mixes");
         if (mixNodes.Count == 0 && !f.Failed(At("mixes"))) f.Error(At("mixes"), "is missing or empty: give at least one model and workload mix.");
         var shares = new List<double>();
+        var mixNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (mixNode, mixPath) in mixNodes)
         {
             var (mix, share) = Mix(mixNode, mixPath, f, catalogs, accelerator, precision, mixNodes.Count, who, notes);
+            // Checked on the name as written, so a duplicate shows even beside a mix with other problems.
+            if (mixNode is JsonObject written && written["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String && !mixNames.Add(n.GetValue<string>()))
+                f.Error(ScenarioFields.Join(mixPath, "name"), $"'{n.GetValue<string>()}' is the name of an earlier mix at this site too; names must be unique within a site.");
             if (mix is not null) mixes.Add(mix);
             if (share is { } w) shares.Add(w);
         }
@@ -225,10 +233,15 @@ public static class PlanScenarioReader
         };
         if (count is null)
         {
-            var sized = Planner.AcceleratorsForBudget(site);
+            var sized = Planner.AcceleratorsForBudget(site, horizon);
             if (sized < 1)
             {
                 f.Error(At("count"), $"cannot be sized: the usable IT power at its highest does not take one accelerator of {ScenarioFields.Format(watts.Value)} W. Raise the budget or give count.");
+                return null;
+            }
+            if (sized > MaxAccelerators)
+            {
+                f.Error(At("count"), $"would be {ScenarioFields.Format(sized)} accelerators of {ScenarioFields.Format(watts.Value)} W, more than {MaxAccelerators:N0}: check the budget's unit (W, with SI prefixes: 20M is 20 MW) or give count.");
                 return null;
             }
             site = site with { AcceleratorCount = sized };
@@ -257,11 +270,11 @@ public static class PlanScenarioReader
         else if (!double.IsNaN(share) && !(share is > 0 and <= 1)) f.Error(At("share"), $"must be in (0, 1] (was {ScenarioFields.Format(share)}): the mix's share of the site's tokens.");
 
         // Measured or simulated inputs first, so declared fields can override them.
-        var from = Source(o, path, f, catalogs, accelerator, precision, notes, site, name);
+        var context = f.Integer(o, path, "context");
+        var from = Source(o, path, f, catalogs, accelerator, precision, notes, site, name, context);
 
         ModelArchitecture? model = null;
         var declaredModel = f.Text(o, path, "model");
-        var context = f.Integer(o, path, "context");
         var kappa = f.Number(o, path, "kappa", "FLOP per token");
         if (kappa is { } k && !(k > 0)) f.Error(At("kappa"), $"must be a positive number of FLOP per token (was {ScenarioFields.Format(k)}).");
         if (declaredModel is not null && catalogs is not null)
@@ -352,7 +365,7 @@ public static class PlanScenarioReader
         double? Kappa, string? Model, int? Context);
 
     private static SourceFigures? Source(JsonObject o, string path, ScenarioFields f, Catalogs? catalogs,
-        Accelerator? accelerator, string precision, List<string> notes, string site, string? mix)
+        Accelerator? accelerator, string precision, List<string> notes, string site, string? mix, int? context)
     {
         var at = ScenarioFields.Join(path, "from");
         var spec = f.Object(o["from"], at, "run", "twin");
@@ -365,7 +378,7 @@ public static class PlanScenarioReader
         var before = f.Errors.Count;
         var figures = spec.ContainsKey("run")
             ? FromRun(f.Text(spec, at, "run"), ScenarioFields.Join(at, "run"), f, accelerator, notes, site, mix)
-            : FromTwin(spec["twin"], ScenarioFields.Join(at, "twin"), f, catalogs, accelerator, precision, o);
+            : FromTwin(spec["twin"], ScenarioFields.Join(at, "twin"), f, catalogs, accelerator, precision, o, context);
         // A run that cannot be read or a twin that cannot run fails from, so ε and κ are not called missing as well.
         if (figures is null && f.Errors.Count > before) f.Failing(at);
         return figures;
@@ -405,7 +418,17 @@ public static class PlanScenarioReader
             f.Error(path, $"the run '{run}' has no measured ε (production.epsilonJoulesPerToken is null); re-analyse it with e2t analyze, or declare epsilon.");
             return null;
         }
+        if (!(epsilon > 0) || !double.IsFinite(epsilon.Value))
+        {
+            f.Error(path, $"the run '{run}' has ε = {ScenarioFields.Format(epsilon.Value)} J per token, not a positive number; re-analyse it with e2t analyze, or declare epsilon.");
+            return null;
+        }
         var devices = (int)(ResultJson.Double(result, "deployment.devices") ?? 1);
+        if (devices < 1)
+        {
+            f.Error(path, $"the run '{run}' names {devices} devices in deployment.devices; it needs at least 1 to give R_sat per accelerator. Re-analyse it with e2t analyze --devices, or declare saturationTokensPerSecond.");
+            return null;
+        }
         var runAccelerator = ResultJson.Text(result, "deployment.accelerator");
         if (accelerator is not null && runAccelerator is not null && !string.Equals(runAccelerator, accelerator.Name, StringComparison.OrdinalIgnoreCase))
             notes.Add($"Site '{site}', mix '{mix}': ε and R_sat were measured on {runAccelerator}, but the site has {accelerator.Name}; they are used as given.");
@@ -426,15 +449,16 @@ public static class PlanScenarioReader
     }
 
     private static SourceFigures? FromTwin(JsonNode? node, string path, ScenarioFields f, Catalogs? catalogs,
-        Accelerator? accelerator, string precision, JsonObject mix)
+        Accelerator? accelerator, string precision, JsonObject mix, int? context)
     {
         var spec = f.Object(node ?? new JsonObject(), path, "profile", "devices", "concurrency", "prompt", "output", "requests");
         if (spec is null) return null;
         var profileName = f.Text(spec, path, "profile");
         var devices = f.Integer(spec, path, "devices");
         var concurrency = f.Integer(spec, path, "concurrency") ?? DefaultTwinConcurrency;
-        var context = mix["context"] is JsonValue cv && cv.GetValueKind() == JsonValueKind.Number ? (int)cv.GetValue<double>() : (int?)null;
         var output = f.Integer(spec, path, "output") ?? DefaultTwinOutputTokens;
+        if (context is { } ctx && spec["prompt"] is null && ctx < 2 * output + 2)
+            f.Error(ScenarioFields.Join(path, "output"), $"leaves no room for prompts in the mix's context of {ctx} tokens: outputs run up to twice {output}, so the context must be at least {2 * output + 2}. Lower output or give prompt.");
         // Prompts spread over ±50 % and outputs up to 2×, so the longest request, 1.5·prompt + 2·output, fits the context.
         var prompt = f.Integer(spec, path, "prompt") ?? Math.Max(1, (int)(((context ?? 1536) - 2.0 * output) / 1.5));
         var requests = f.Integer(spec, path, "requests") ?? 8 * concurrency;
@@ -453,6 +477,10 @@ public static class PlanScenarioReader
             try { profile = TwinProfiles.Find(profileName); }
             catch (EnergyToTokenException e) { f.Error(ScenarioFields.Join(path, "profile"), e.Message); return null; }
             if (devices is not null) profile = profile with { Devices = devices.Value };
+        }
+        else if (modelName is not null && !catalogs.Models.Any(m => string.Equals(m.Name, modelName.Trim(), StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;   // the mix's model field reports it, in the scenario's terms
         }
         else if (modelName is not null && accelerator is not null)
         {

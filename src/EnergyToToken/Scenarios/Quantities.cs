@@ -24,7 +24,7 @@ public static partial class Quantities
             scale = prefix;
             t = t[..^1];
         }
-        if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value))
+        if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value * scale))
             return value * scale;
         throw new EnergyToTokenException(
             $"{what}: '{text}' is not a number. Write it with a dot for decimals, optionally with an exponent or an SI prefix: 989.4e12, 989.4T, 1.2M.");

@@ -98,9 +98,14 @@ internal sealed class ScenarioFields(string baseDirectory)
         var at = Join(path, field);
         var value = Number(o, path, field, "");
         if (value is null) return null;
-        if (value != Math.Floor(value.Value) || value is > int.MaxValue or < int.MinValue)
+        if (value != Math.Floor(value.Value))
         {
             Error(at, $"must be a whole number (was {Format(value.Value)}).");
+            return null;
+        }
+        if (value is > int.MaxValue or < int.MinValue)
+        {
+            Error(at, $"is out of range (was {Format(value.Value)}; at most {int.MaxValue:N0}).");
             return null;
         }
         return (int)value.Value;
@@ -156,6 +161,17 @@ internal sealed class ScenarioFields(string baseDirectory)
                 var period = Duration(spec, at, "repeat");
                 var steps = Steps(spec?["steps"], Join(at, "steps"), unit);
                 if (period is null || steps is null) return null;
+                if (!(period.Value.TotalSeconds > 0))
+                {
+                    Error(Join(at, "repeat"), $"must be a positive period such as 24h or 7d (was {Format(period.Value.TotalSeconds)} s).");
+                    return null;
+                }
+                var expanded = Math.Ceiling(horizonSeconds / period.Value.TotalSeconds) * steps.Points.Count;
+                if (expanded > MaxSteps)
+                {
+                    Error(Join(at, "repeat"), $"repeats {steps.Points.Count} steps every {Format(period.Value.TotalSeconds)} s over the horizon: {Format(expanded)} steps, more than the {MaxSteps:N0} a series may have. Use a longer period, or a CSV file at the resolution the data has.");
+                    return null;
+                }
                 if (steps.Points[^1].AtSeconds >= period.Value.TotalSeconds)
                 {
                     Error(Join(at, "steps"), $"has a step at {Format(steps.Points[^1].AtSeconds)} s, not inside the repeat period of {Format(period.Value.TotalSeconds)} s.");
@@ -193,6 +209,9 @@ internal sealed class ScenarioFields(string baseDirectory)
             return;
         }
     }
+
+    /// <summary>The most steps a series may expand to (a year of 10 s steps), so a typo cannot exhaust memory.</summary>
+    public const int MaxSteps = 3_153_600;
 
     public static string Format(double value) => ProductionInputs.Format(value);
 
@@ -312,6 +331,4 @@ internal sealed class ScenarioFields(string baseDirectory)
         JsonValue v => v.ToJsonString(),
         _ => node.ToJsonString(),
     };
-
-    internal static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -454,3 +454,132 @@ public sealed class PlanScenarioReaderTests
         Assert.Equal("simulated", document.RootElement.GetProperty("sites")[0].GetProperty("mixes")[0].GetProperty("epsilonOrigin").GetString());
     }
 }
+
+/// <summary>Inputs a review found mishandled: each now reads right or fails with its field's path.</summary>
+public sealed class PlanScenarioEdgeTests
+{
+    [Fact]
+    public void Accelerators_are_sized_to_the_highest_budget_inside_the_horizon_not_after_it()
+    {
+        using var dir = new ScenarioDirectory();
+        var plan = dir.Read("""
+            horizon: 1h
+            sites:
+              - name: a
+                itPower: [ { at: 0h, value: 1M }, { at: 48h, value: 2M } ]
+                accelerator: h100-sxm
+                mixes: [ { name: chat, kappa: 1e11, epsilon: 0.5 } ]
+            """);
+        Assert.Equal(1428, plan.Sites[0].AcceleratorCount);   // ⌊1,000,000 / 700⌋, not the 2 MW of day three
+    }
+
+    [Fact]
+    public void A_budget_that_asks_for_more_than_a_billion_accelerators_is_a_unit_mistake_not_a_wrapped_count()
+    {
+        using var dir = new ScenarioDirectory();
+        var problems = dir.Problems("""
+            sites:
+              - name: a
+                itPower: 1e13
+                wattsPerAccelerator: 1
+                accelerator: h100-sxm
+                mixes: [ { name: chat, kappa: 1e11, epsilon: 0.5 } ]
+              - name: b
+                itPower: 1M
+                count: 3e9
+                accelerator: h100-sxm
+                mixes: [ { name: chat, kappa: 1e11, epsilon: 0.5 } ]
+            """);
+        Assert.Equal(2, problems.Count);
+        Assert.StartsWith("sites[0].count: would be 1e+13 accelerators of 1 W, more than 1,000,000,000", problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("sites[1].count: is out of range (was 3e+09", problems[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Values_that_overflow_or_make_the_tokens_infinite_are_explained()
+    {
+        using var dir = new ScenarioDirectory();
+        var overflow = dir.Problems("""
+            sites:
+              - { name: a, itPower: 1e308T, count: 1, accelerator: h100-sxm, mixes: [ { name: chat, kappa: 1e11, epsilon: 0.5 } ] }
+            """);
+        Assert.StartsWith("sites[0].itPower: must be a number (W) (was '1e308T')", Assert.Single(overflow), StringComparison.Ordinal);
+
+        var plan = dir.Read("""
+            sites:
+              - { name: a, itPower: 1k, count: 1, accelerator: h100-sxm, mixes: [ { name: chat, kappa: 1e-320, epsilon: 1e-320 } ] }
+            """);
+        var e = Assert.Throws<EnergyToTokenException>(() => Planner.Evaluate(plan));
+        Assert.StartsWith("Site 'a': the token count is not a finite number", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_repeat_that_would_expand_past_the_step_limit_or_has_no_period_names_its_field()
+    {
+        using var dir = new ScenarioDirectory();
+        var problems = dir.Problems("""
+            sites:
+              - name: a
+                itPower: { repeat: 1s, steps: [ { at: 0s, value: 1M }, { at: 0.5s, value: 2M } ] }
+                pue: { repeat: 0s, steps: [ { at: 0s, value: 1.2 } ] }
+                count: 1
+                accelerator: h100-sxm
+                mixes: [ { name: chat, kappa: 1e11, epsilon: 0.5 } ]
+            """);
+        Assert.Equal(2, problems.Count);
+        Assert.StartsWith("sites[0].itPower.repeat: repeats 2 steps every 1 s over the horizon: 6.3072e+07 steps, more than the 3,153,600", problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("sites[0].pue.repeat: must be a positive period", problems[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_with_a_bad_epsilon_or_no_devices_is_reported_at_from_run()
+    {
+        using var dir = new ScenarioDirectory();
+        dir.Write("bad-eps/result.json", """{ "kind": "e2t.bench", "production": { "epsilonJoulesPerToken": -1 } }""");
+        dir.Write("no-devices/result.json", """{ "kind": "e2t.bench", "deployment": { "devices": 0 }, "production": { "epsilonJoulesPerToken": 0.3, "saturationOutputTokensPerSecond": 1000, "kappaFlopPerToken": 1e10 } }""");
+        var problems = dir.Problems("""
+            sites:
+              - name: a
+                itPower: 1M
+                accelerator: h100-sxm
+                mixes:
+                  - { name: one, share: 0.5, from: { run: bad-eps } }
+                  - { name: two, share: 0.5, from: { run: no-devices } }
+            """);
+        Assert.Equal(2, problems.Count);
+        Assert.StartsWith("sites[0].mixes[0].from.run: the run 'bad-eps' has ε = -1 J per token", problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("sites[0].mixes[1].from.run: the run 'no-devices' names 0 devices", problems[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_twin_sizes_its_prompts_to_the_context_however_it_is_written()
+    {
+        using var dir = new ScenarioDirectory();
+        string Source(string context) => dir.Read($$"""
+            sites:
+              - { name: a, itPower: 1k, count: 1, accelerator: h100-sxm, mixes: [ { name: chat, model: llama-3.1-8b, context: {{context}}, from: { twin: { concurrency: 4, requests: 16, output: 64 } } } ] }
+            """).Sites[0].Mixes[0].EpsilonSource;
+        // 8k in a scenario is 8,000 (an SI prefix): prompts ~(8,000 − 128) / 1.5 = 5,248, as for the number written out.
+        Assert.Contains("prompts ~5248 and outputs ~64", Source("8k"), StringComparison.Ordinal);
+        Assert.Equal(Source("8k"), Source("8000"));
+    }
+
+    [Fact]
+    public void A_context_too_short_for_the_twin_outputs_and_duplicate_mix_names_are_errors()
+    {
+        using var dir = new ScenarioDirectory();
+        var problems = dir.Problems("""
+            sites:
+              - name: a
+                itPower: 1k
+                count: 1
+                accelerator: h100-sxm
+                mixes:
+                  - { name: chat, share: 0.5, model: llama-3.1-8b, context: 300, from: { twin: { output: 256 } } }
+                  - { name: Chat, share: 0.5, kappa: 1e10, epsilon: 0.2 }
+            """);
+        Assert.Equal(2, problems.Count);
+        Assert.StartsWith("sites[0].mixes[0].from.twin.output: leaves no room for prompts in the mix's context of 300 tokens", problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("sites[0].mixes[1].name: 'Chat' is the name of an earlier mix", problems[1], StringComparison.Ordinal);
+    }
+}
