@@ -57,6 +57,7 @@ internal sealed class TwinMetrics
     private long _promptTokens;
     private long _generationTokens;
     private long _rejected;
+    private long _contextTokens;
 
     public Histogram TimeToFirstToken { get; } = new("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", TtftBuckets);
 
@@ -77,6 +78,11 @@ internal sealed class TwinMetrics
     public void AddPromptTokens(int tokens) => Interlocked.Add(ref _promptTokens, tokens);
 
     public void AddGenerationToken() => Interlocked.Increment(ref _generationTokens);
+
+    /// <summary>The context each generated token saw, summed (prompt plus the tokens before it), for κ at the mean context of e2t's live figures.</summary>
+    public long ContextTokens => Interlocked.Read(ref _contextTokens);
+
+    public void AddContext(int tokens) => Interlocked.Add(ref _contextTokens, tokens);
 
     public void AddFinished(FinishReason reason) => Interlocked.Increment(ref _finished[(int)reason]);
 
