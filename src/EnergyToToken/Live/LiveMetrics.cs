@@ -166,9 +166,9 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
             [($"source=\"{Escape(source.Source)}\",model=\"{Escape(source.Model)}\",simulated=\"{(source.Simulated ? "true" : "false")}\"", 1)]);
         if (phase.Length > 0) Metric(text, "e2t_run_phase", "gauge", "1 for the phase the bench is in: idle before, load, idle after.", [($"phase=\"{Escape(phase)}\"", 1)]);
         Metric(text, "e2t_elapsed_seconds", "gauge", "Seconds since the load (or the twin) started.", [("", r.ElapsedSeconds)]);
-        Metric(text, "e2t_output_tokens_total", "counter", "Output tokens produced since the load started (requests finished).", [("", r.OutputTokens)]);
-        Metric(text, "e2t_input_tokens_total", "counter", "Prompt tokens of the requests finished since the load started.", [("", r.InputTokens)]);
-        Metric(text, "e2t_energy_joules_total", "counter", "Energy measured inside the meters' boundary since the load started, J.", [("", r.EnergyJoules)]);
+        Metric(text, "e2t_output_tokens_total", "counter", "Output tokens produced since the load (or the twin) started: a bench counts a request's tokens when it finishes, the twin each token as it is generated.", [("", r.OutputTokens)]);
+        Metric(text, "e2t_input_tokens_total", "counter", "Prompt tokens of the requests since the load (or the twin) started: a bench counts them when a request finishes, the twin at its first token.", [("", r.InputTokens)]);
+        Metric(text, "e2t_energy_joules_total", "counter", "Energy measured inside the meters' boundary since the load (or the twin) started, J.", [("", r.EnergyJoules)]);
         Metric(text, "e2t_joules_per_output_token", "gauge", "Gross energy per output token, J: window=\"run\" since the load started, window=\"recent\" over the trailing window.",
             [("window=\"run\"", f.JoulesPerOutputToken), ("window=\"recent\"", f.RecentJoulesPerOutputToken)]);
         Metric(text, "e2t_power_watts", "gauge", "Power inside the meters' boundary, W: window=\"instant\" over the last couple of seconds, window=\"run\" the mean since the load started.",
