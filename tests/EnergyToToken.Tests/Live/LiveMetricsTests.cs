@@ -215,7 +215,7 @@ public sealed class LiveMetricsHttpTests : IDisposable
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}/metrics";
         var bench = Task.Run(() => Run(["bench", "--idle", "1s", "--settle", "200ms", "--input", "fixed:64", "--output", "fixed:32", "--concurrency", "8",
-            "--duration", "5s", "--out", Path.Combine(_dir, "run"), "--metrics-listen", $"127.0.0.1:{port}"]));
+            "--duration", "8s", "--out", Path.Combine(_dir, "run"), "--metrics-listen", $"127.0.0.1:{port}"]));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
         // The first scrape once tokens are flowing, the second 1.5 s later, both during the load.
