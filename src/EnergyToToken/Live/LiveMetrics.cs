@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text;
 using EnergyToToken.Catalog;
+using EnergyToToken.Metering.Prometheus;
 using EnergyToToken.Production;
 
 namespace EnergyToToken.Live;
@@ -203,23 +203,8 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
     private static void Metric(StringBuilder text, string name, string type, string help, IReadOnlyList<(string Labels, double Value)> samples)
     {
         var known = samples.Where(s => !double.IsNaN(s.Value)).ToList();
-        if (known.Count == 0) return;
-        text.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\", StringComparison.Ordinal)).Append('\n');
-        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-        foreach (var (labels, value) in known)
-        {
-            text.Append(name);
-            if (labels.Length > 0) text.Append('{').Append(labels).Append('}');
-            text.Append(' ').Append(Number(value)).Append('\n');
-        }
+        if (known.Count > 0) PrometheusText.AppendFamily(text, name, type, help, known);
     }
 
-    private static string Number(double value) => value switch
-    {
-        double.PositiveInfinity => "+Inf",
-        double.NegativeInfinity => "-Inf",
-        _ => value.ToString("R", CultureInfo.InvariantCulture),
-    };
-
-    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+    private static string Escape(string value) => PrometheusText.EscapeLabelValue(value);
 }

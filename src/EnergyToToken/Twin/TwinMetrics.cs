@@ -150,10 +150,8 @@ internal sealed class TwinMetrics
         $"gpu=\"{device}\",UUID=\"{sensors.Uuids[device]}\",pci_bus_id=\"00000000:{0x18 + device * 0x10:X2}:00.0\",device=\"nvidia{device}\",modelName=\"{sensors.ModelName}\",Hostname=\"e2t-twin\",e2t_simulated=\"true\"";
 
     private static void Gauge(StringBuilder text, string name, string help, string labels, double value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" gauge\n")
-            .Append(name).Append(labels.Length > 0 ? "{" + labels + "} " : " ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        Metering.Prometheus.PrometheusText.AppendFamily(text, name, "gauge", help, [(labels, value)]);
 
     private static void Counter(StringBuilder text, string name, string help, string labels, long value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" counter\n")
-            .Append(name).Append(labels.Length > 0 ? "{" + labels + "} " : " ").Append(value).Append('\n');
+        Metering.Prometheus.PrometheusText.AppendFamily(text, name, "counter", help, [(labels, value)]);
 }
