@@ -13,7 +13,7 @@ namespace EnergyToToken.Live;
 /// <param name="EnergyJoules">Energy inside the meters' boundary since then; NaN without a meter.</param>
 /// <param name="Watts">Mean power inside the boundary over the last couple of seconds; NaN without a meter.</param>
 /// <param name="MeanContextTokens">Mean context an output token saw (prompt plus half the output, weighted by output tokens); null before any output.</param>
-public readonly record struct LiveReading(double ElapsedSeconds, long OutputTokens, long InputTokens, double EnergyJoules, double Watts, double? MeanContextTokens = null);
+internal readonly record struct LiveReading(double ElapsedSeconds, long OutputTokens, long InputTokens, double EnergyJoules, double Watts, double? MeanContextTokens = null);
 
 /// <summary>What the source is, for the info metric: a bench run or the twin, and whether its figures are simulated.</summary>
 public sealed record LiveSource(string Source, bool Simulated, string Model);
@@ -50,7 +50,7 @@ public sealed record LiveProductionInputs
 }
 
 /// <summary>The figures of one scrape: NaN (or null) where the inputs do not determine them.</summary>
-public sealed record LiveFigures(
+internal sealed record LiveFigures(
     LiveReading Reading,
     double RecentSeconds,
     double JoulesPerOutputToken,
@@ -81,7 +81,7 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
 
     public LiveSource Source => source;
 
-    public void Update(LiveReading reading, string phase = "")
+    internal void Update(LiveReading reading, string phase = "")
     {
         lock (_gate)
         {
@@ -100,7 +100,7 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
     public void Update(Load.BenchProgress progress) => Update(new LiveReading(progress.ElapsedSeconds, progress.OutputTokens, progress.InputTokens,
         progress.ElapsedSeconds <= 0 && double.IsFinite(progress.Watts) ? 0 : progress.Joules, progress.Watts, progress.MeanContextTokens), progress.Phase);
 
-    public LiveFigures Figures()
+    internal LiveFigures Figures()
     {
         lock (_gate) return Compute(_latest, _recent.Count > 0 ? _recent.Peek() : null, inputs);
     }
@@ -122,7 +122,7 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
     /// token so far (the headline's definition); the power ceiling is P_IT/ε, the compute ceiling C/κ; U is the recent
     /// output rate over the lower ceiling (Eq. 1 read backwards), capped at 1.
     /// </summary>
-    public static LiveFigures Compute(LiveReading now, LiveReading? windowStart, LiveProductionInputs inputs)
+    internal static LiveFigures Compute(LiveReading now, LiveReading? windowStart, LiveProductionInputs inputs)
     {
         var start = windowStart ?? now;
         var recentSeconds = now.ElapsedSeconds - start.ElapsedSeconds;
@@ -158,7 +158,7 @@ public sealed class LiveMetrics(LiveSource source, LiveProductionInputs inputs)
     }
 
     /// <summary>The Prometheus text exposition (0.0.4) of the figures; a figure that is not known is left out rather than written as NaN.</summary>
-    public static string Render(LiveFigures f, LiveSource source, string phase = "")
+    internal static string Render(LiveFigures f, LiveSource source, string phase = "")
     {
         var text = new StringBuilder(4096);
         var r = f.Reading;
