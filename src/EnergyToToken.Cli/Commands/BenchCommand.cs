@@ -77,6 +77,7 @@ internal static class BenchCommand
         public Option<string> QualitySet { get; } = new("--quality-set") { Description = "Run a set of prompts with expected answers (JSONL: prompt, answer, choices?) against the endpoint before the load, and report the accuracy at the operating point." };
         public Option<bool> Calibrate { get; } = new("--calibrate") { Description = "Before each run, measure the phase coefficients with two bursts (2048-token prompts with 1 output token; 16-token prompts with 512) into calibration/, instead of the run's own regression." };
         public Option<double?> PowerLimit { get; } = new("--power-limit") { Description = "Enforced power limit per device, W, for the disclosure and the P_IT default (an endpoint's; the twin enforces its own). Default: the accelerator's spec limit." };
+        public Option<string> MetricsListen { get; } = new("--metrics-listen") { Description = "Serve e2t's live figures (J/token, both ceilings, binding constraint, utilization) for Prometheus at http://ADDRESS/metrics during the run, e.g. 127.0.0.1:9464 (docs/live-metrics.md)." };
         public Option<string> Engine { get; } = new("--engine") { Description = "The serving engine, its version and key arguments, for the disclosure, e.g. \"vLLM 0.11 --max-num-seqs 256\"." };
 
         public MeterFlags Meters { get; } = new();
@@ -88,7 +89,7 @@ internal static class BenchCommand
             Scenario, Endpoint, ApiKeyEnv, Model, Api, Profile, TwinFaults, ServerMetrics, Input, Output, NoIgnoreEos, SharedPrefix, Dataset, DatasetFormat,
             Trace, TraceSpeed, Seed, Warmup, Concurrency, Rate, Arrival, Burstiness, RampTo, Requests, Duration, Drain, Meter, Idle, Settle, Interval,
             RemoteInterval, TtftTimeout, IdleTimeout, Sweep, Slo, FindMaxGoodput, SearchSteps, SearchMaxRuns, MaxErrorRate, FailOnClientLimited, Out, Name, Json,
-            QualitySet, Calibrate, PowerLimit, Engine, .. Meters.All, .. Analysis.All,
+            QualitySet, Calibrate, PowerLimit, Engine, MetricsListen, .. Meters.All, .. Analysis.All,
         ];
     }
 
@@ -107,6 +108,7 @@ internal static class BenchCommand
         using var interrupted = new Interruption(cancellation);
         IReadOnlyList<IPowerMeter> meters = [];
         TwinServer? twin = null;
+        Live.LiveMetricsListener? listener = null;
         try
         {
             var values = WithScenario(parse, command, flags);
@@ -182,7 +184,15 @@ internal static class BenchCommand
                 Calibrate = values.GetValue(flags.Calibrate) ? new CalibrationOptions() : null,
                 Starting = (parameter, value) => parse.InvocationConfiguration.Error.WriteLine($"e2t bench: {parameter} = {value.ToString("0.###", CultureInfo.InvariantCulture)}"),
             };
-            var progress = new ProgressLine(parse.InvocationConfiguration.Error);
+            Live.LiveMetrics? live = null;
+            if (values.GetValue(flags.MetricsListen) is { } listen)
+            {
+                live = new Live.LiveMetrics(new Live.LiveSource("bench", plan.Target.Simulated, plan.Target.TwinProfile ?? plan.Target.Model),
+                    Live.LiveInputs.For(deployment, analysis, Catalogs.Load([])));
+                listener = await Live.LiveMetricsListener.StartAsync(listen, live, interrupted.Token).ConfigureAwait(false);
+                parse.InvocationConfiguration.Error.WriteLine($"e2t bench: live metrics at {listener.MetricsUrl}");
+            }
+            var progress = new ProgressLine(parse.InvocationConfiguration.Error) { Live = live };
             parse.InvocationConfiguration.Error.WriteLine($"e2t bench: {plan.Target.Model} at {plan.Target.Endpoint}{(plan.Target.Simulated ? " (embedded twin: simulated)" : "")} → {directory}");
             var sweep = values.GetValue(flags.Sweep);
             if (sweep is not null || values.GetValue(flags.FindMaxGoodput))
@@ -211,6 +221,7 @@ internal static class BenchCommand
         }
         finally
         {
+            if (listener is not null) await listener.DisposeAsync().ConfigureAwait(false);
             if (twin is not null) await twin.DisposeAsync().ConfigureAwait(false);
             foreach (var m in meters) m.Dispose();
         }

@@ -117,8 +117,12 @@ internal sealed class ProgressLine(TextWriter error) : IProgress<BenchProgress>
     private long _lastPlain = -1;
     private bool _dirty;
 
+    /// <summary>The figures served by --metrics-listen, updated with every report; null without the flag.</summary>
+    public Live.LiveMetrics? Live { get; init; }
+
     public void Report(BenchProgress p)
     {
+        Live?.Update(p);
         var text = $"{p.Phase}: {p.Done} done, {p.Failed} failed, {Number(Math.Round(p.TokensPerSecond))} tok/s"
             + (double.IsFinite(p.Watts) ? $", {Number(Math.Round(p.Watts, 1))} W" : "")
             + (double.IsFinite(p.JoulesPerOutputToken) ? $", {Number(Math.Round(p.JoulesPerOutputToken, 4))} J/token so far" : "")

@@ -99,6 +99,7 @@ internal static class TwinCommand
             output.WriteLine($"e2t twin (simulated): {server.ModelName} — {d.Model.DisplayName ?? d.Model.Name} on {options.Profile.Devices} × {d.Accelerator.DisplayName ?? d.Accelerator.Name}, {options.Profile.Precision}");
             output.WriteLine($"  OpenAI API  {server.BaseAddress}v1  (model \"{server.ModelName}\")");
             output.WriteLine($"  vLLM metrics {server.BaseAddress}metrics");
+            output.WriteLine($"  e2t metrics  {server.BaseAddress}e2t/metrics  (live J/token, ceilings, binding constraint)");
             output.WriteLine($"  DCGM meter  {server.DcgmMetricsUrl}  (simulated energy, counter every {options.Sensors.CounterUpdatePeriod.TotalMilliseconds} ms)");
             output.WriteLine($"  KV cache {d.KvCacheTokens:N0} tokens, max model length {d.MaxModelLength:N0}, max {options.Profile.Engine.MaxSequences} sequences, {d.MaxBatchedTokens:N0} tokens per step");
             output.WriteLine("Ctrl-C stops it.");

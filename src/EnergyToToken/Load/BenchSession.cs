@@ -35,6 +35,12 @@ public readonly record struct RunClock(long Origin, long Frequency)
 public sealed record BenchProgress(string Phase, int Done, int Failed, long OutputTokens, double ElapsedSeconds, double TokensPerSecond, double Watts, double Joules, double? SecondsLeft)
 {
     public double JoulesPerOutputToken => OutputTokens > 0 ? Joules / OutputTokens : double.NaN;
+
+    /// <summary>Prompt tokens of the requests finished since the load began.</summary>
+    public long InputTokens { get; init; }
+
+    /// <summary>Mean context an output token saw so far (prompt plus half the output, weighted by output tokens), for κ; null before any output.</summary>
+    public double? MeanContextTokens { get; init; }
 }
 
 /// <summary>
@@ -168,6 +174,9 @@ public static class BenchSession
         private int _done;
         private int _failed;
         private long _tokens;
+        private long _inputTokens;
+        private double _contextSum;
+        private readonly Lock _contextGate = new();
         private double _loadStart = double.NaN;
 
         public volatile string Phase = "";
@@ -183,6 +192,9 @@ public static class BenchSession
             Interlocked.Increment(ref _done);
             if (r.Record.State != TerminalState.Ok) Interlocked.Increment(ref _failed);
             Interlocked.Add(ref _tokens, r.Record.OutputTokens);
+            Interlocked.Add(ref _inputTokens, r.InputTokens);
+            // The same weighting as the analysis's mean context: each output token sees its prompt plus half the output.
+            lock (_contextGate) _contextSum += r.Record.OutputTokens * (r.InputTokens + r.Record.OutputTokens / 2.0);
         }
 
         public BenchProgress Snapshot(PowerSampler sampler, ArrivalOptions arrivals, WorkloadOptions workload, bool metered)
@@ -205,7 +217,13 @@ public static class BenchSession
             double? left = null;
             if (arrivals.Duration is { } d) left = Math.Max(0, d.TotalSeconds - elapsed);
             else if (arrivals.Count is { } n && done > 0) left = elapsed * Math.Max(0, n + workload.WarmupRequests - done) / done;
-            return new BenchProgress(Phase, done, Volatile.Read(ref _failed), tokens, elapsed, elapsed > 0 ? tokens / elapsed : 0, watts, joules, left);
+            double contextSum;
+            lock (_contextGate) contextSum = _contextSum;
+            return new BenchProgress(Phase, done, Volatile.Read(ref _failed), tokens, elapsed, elapsed > 0 ? tokens / elapsed : 0, watts, joules, left)
+            {
+                InputTokens = Interlocked.Read(ref _inputTokens),
+                MeanContextTokens = tokens > 0 ? contextSum / tokens : null,
+            };
         }
     }
 }

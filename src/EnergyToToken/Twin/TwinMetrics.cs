@@ -57,6 +57,7 @@ internal sealed class TwinMetrics
     private long _promptTokens;
     private long _generationTokens;
     private long _rejected;
+    private long _contextTokens;
 
     public Histogram TimeToFirstToken { get; } = new("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", TtftBuckets);
 
@@ -77,6 +78,11 @@ internal sealed class TwinMetrics
     public void AddPromptTokens(int tokens) => Interlocked.Add(ref _promptTokens, tokens);
 
     public void AddGenerationToken() => Interlocked.Increment(ref _generationTokens);
+
+    /// <summary>The context each generated token saw, summed (prompt plus the tokens before it), for κ at the mean context of e2t's live figures.</summary>
+    public long ContextTokens => Interlocked.Read(ref _contextTokens);
+
+    public void AddContext(int tokens) => Interlocked.Add(ref _contextTokens, tokens);
 
     public void AddFinished(FinishReason reason) => Interlocked.Increment(ref _finished[(int)reason]);
 
@@ -144,10 +150,8 @@ internal sealed class TwinMetrics
         $"gpu=\"{device}\",UUID=\"{sensors.Uuids[device]}\",pci_bus_id=\"00000000:{0x18 + device * 0x10:X2}:00.0\",device=\"nvidia{device}\",modelName=\"{sensors.ModelName}\",Hostname=\"e2t-twin\",e2t_simulated=\"true\"";
 
     private static void Gauge(StringBuilder text, string name, string help, string labels, double value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" gauge\n")
-            .Append(name).Append(labels.Length > 0 ? "{" + labels + "} " : " ").Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        Metering.Prometheus.PrometheusText.AppendFamily(text, name, "gauge", help, [(labels, value)]);
 
     private static void Counter(StringBuilder text, string name, string help, string labels, long value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(" counter\n")
-            .Append(name).Append(labels.Length > 0 ? "{" + labels + "} " : " ").Append(value).Append('\n');
+        Metering.Prometheus.PrometheusText.AppendFamily(text, name, "counter", help, [(labels, value)]);
 }

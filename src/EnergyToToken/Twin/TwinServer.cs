@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using EnergyToToken.Catalog;
+using EnergyToToken.Live;
 using EnergyToToken.Metering;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,6 +53,8 @@ public sealed class TwinServer : IAsyncDisposable
     private readonly TwinMetrics _metrics = new();
     private readonly TokenText _text = TokenText.Instance;
     private readonly WebApplication _app;
+    private readonly LiveMetrics _live;
+    private readonly double _startJoules;
     private long _ordinal;
 
     private TwinServer(TwinServerOptions options, TwinDeployment deployment)
@@ -61,6 +64,8 @@ public sealed class TwinServer : IAsyncDisposable
         GroundTruth = new TwinGroundTruth(options.KeepGroundTruth, options.GroundTruthPath);
         _runtime = new TwinRuntime(deployment);
         _sensors = new TwinSensors(_runtime.Ledger, options.Sensors, options.Profile.Devices, options.Seed, deployment.Accelerator.DisplayName ?? deployment.Accelerator.Name);
+        _live = new LiveMetrics(new LiveSource("twin", Simulated: true, options.Profile.Name), LiveInputs(deployment));
+        _startJoules = _sensors.CounterJoules(_runtime.Now);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseSockets(sockets =>
@@ -87,6 +92,33 @@ public sealed class TwinServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", (RequestDelegate)(context => GenerateAsync(context, chat: true)));
         _app.MapGet("/metrics", (RequestDelegate)(context => TextAsync(context, _metrics.Render(_runtime, ModelName))));
         _app.MapGet("/dcgm/metrics", (RequestDelegate)(context => TextAsync(context, TwinMetrics.RenderDcgm(_sensors, _runtime.Now))));
+        _app.MapGet("/e2t/metrics", (RequestDelegate)(context => TextAsync(context, LiveExposition())));
+    }
+
+    /// <summary>
+    /// e2t's own live figures for what the twin has served since it started (docs/live-metrics.md): tokens as the
+    /// engine produced them, energy from its simulated sensors (what a DCGM scrape would read), the recent window
+    /// between scrapes.
+    /// </summary>
+    internal string LiveExposition()
+    {
+        var now = _runtime.Now;
+        var devices = _options.Profile.Devices;
+        var generated = _metrics.GenerationTokens;
+        _live.Update(new LiveReading(now, generated, _metrics.PromptTokens, (_sensors.CounterJoules(now) - _startJoules) * devices, _sensors.Watts(now) * devices,
+            generated > 0 ? (double)_metrics.ContextTokens / generated : null));
+        return _live.Render();
+    }
+
+    private static LiveProductionInputs LiveInputs(TwinDeployment deployment)
+    {
+        var devices = deployment.Profile.Devices;
+        return new LiveProductionInputs
+        {
+            Model = deployment.Model,
+            PeakComputeFlopPerSecond = deployment.Accelerator.PeakFlopPerSecond(deployment.Profile.Precision) * devices,
+            ItPowerWatts = (deployment.Profile.Step.PowerLimitWatts ?? deployment.Accelerator.PowerLimitWatts) * devices,
+        };
     }
 
     public TwinDeployment Deployment { get; }
@@ -327,6 +359,7 @@ public sealed class TwinServer : IAsyncDisposable
             }
             _last = engineSeconds;
             metrics.AddGenerationToken();
+            metrics.AddContext(Truth.PromptTokens + Truth.OutputTokens - 1);
             _tokens.Writer.TryWrite(tokenId);
         }
 

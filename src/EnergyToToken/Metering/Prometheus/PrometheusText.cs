@@ -156,6 +156,34 @@ public static class PrometheusText
         }
     }
 
+    /// <summary>
+    /// Writes one metric family in the text format: <c># HELP</c>, <c># TYPE</c>, then a line per sample (labels already
+    /// written as <c>name="value",...</c>, "" for none). The one writer of e2t's expositions (the twin's, the live figures).
+    /// </summary>
+    internal static void AppendFamily(StringBuilder text, string name, string type, string help, IEnumerable<(string Labels, double Value)> samples)
+    {
+        text.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)).Append('\n');
+        text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+        foreach (var (labels, value) in samples)
+        {
+            text.Append(name);
+            if (labels.Length > 0) text.Append('{').Append(labels).Append('}');
+            text.Append(' ').Append(FormatValue(value)).Append('\n');
+        }
+    }
+
+    /// <summary>A sample value as the format spells it: shortest round-trip digits, <c>NaN</c>, <c>+Inf</c>, <c>-Inf</c>.</summary>
+    internal static string FormatValue(double value) => value switch
+    {
+        double.PositiveInfinity => "+Inf",
+        double.NegativeInfinity => "-Inf",
+        _ => value.ToString("R", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A label value escaped for the format: backslash, double quote and newline.</summary>
+    internal static string EscapeLabelValue(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
     private static EnergyToTokenException LineError(int number, string line, string what) => new(
         $"Prometheus text line {number} is malformed ({what}): '{(line.Length > 200 ? line[..200] + "…" : line)}'. Expected name{{label=\"value\"}} value [timestamp_ms]; check that the URL serves the Prometheus text format (/metrics).");
 }
