@@ -1,0 +1,101 @@
+using System.CommandLine;
+using EnergyToToken.Fleet;
+using EnergyToToken.Scenarios;
+
+namespace EnergyToToken.Cli.Commands;
+
+/// <summary>
+/// <c>e2t fleet --prometheus URL --from T --to T</c>: a fleet's tokens, energy, J/token, SM activity, power against the
+/// budget and binding constraint, from the DCGM exporter's and vLLM's series in Prometheus (docs/fleet.md).
+/// </summary>
+internal static class FleetCommand
+{
+    private static readonly Option<string> Prometheus = new("--prometheus") { Description = "The Prometheus server's root URL, e.g. http://localhost:9090.", Required = true };
+    private static readonly Option<string> From = new("--from") { Description = "Start of the range: RFC 3339, Unix seconds, now or now-DURATION (now-1h).", Required = true };
+    private static readonly Option<string> To = new("--to") { Description = "End of the range, as --from. Default: now.", DefaultValueFactory = _ => "now" };
+    private static readonly Option<string> Step = new("--step") { Description = "Query step, the timeline's resolution. Default: 15s.", DefaultValueFactory = _ => "15s" };
+    private static readonly Option<string> Match = new("--match") { Description = "The label that ties an instance's token series to its GPUs' series. Default: instance.", DefaultValueFactory = _ => "instance" };
+    private static readonly Option<string> GroupBy = new("--group-by") { Description = "A label of the token series to group instances by. Default: the --match label (one group per instance)." };
+    private static readonly Option<double?> Pue = new("--pue") { Description = "Power usage effectiveness: facility power = IT power × PUE. Default: 1." };
+    private static readonly Option<string> PueQuery = new("--pue-query") { Description = "A PromQL query giving the PUE over time, instead of --pue." };
+    private static readonly Option<double?> FacilityBudget = new("--p-facility") { Description = "The facility power budget, W; the power arm binds as facility power nears it." };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the evaluation as JSON (schema e2t.fleet.v1) instead of the table." };
+    private static readonly Option<double> Timeout = new("--timeout") { Description = "Seconds to wait for each Prometheus answer. Default: 30.", DefaultValueFactory = _ => 30 };
+
+    /// <summary>The clock "now" is read from; tests replace it.</summary>
+    internal static TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    public static Command Create()
+    {
+        var command = new Command("fleet", "Evaluate a serving fleet from Prometheus: tokens/s, J/token, SM activity, IT and facility power against the budget, and the binding constraint per group and over time.")
+        {
+            Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, Json, Timeout,
+        };
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = Read(parse);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout)) };
+            var report = await FleetQuery.RunAsync(options, http, cancellationToken);
+            foreach (var warning in report.Warnings) parse.InvocationConfiguration.Error.WriteLine($"warning: {warning}");
+            if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(report.ToJson());
+            else FleetTable.Render(Output.Console(parse), report);
+            return ExitCodes.Success;
+        }
+        catch (EnergyToTokenException e)
+        {
+            return Output.Fail(parse, e.Message);
+        }
+    }
+
+    /// <summary>Reads every flag, collecting every problem before failing, so one run names them all.</summary>
+    private static FleetOptions Read(ParseResult parse)
+    {
+        var problems = new List<string>();
+        var now = Clock.GetUtcNow();
+        T? Try<T>(Func<T> read) where T : struct
+        {
+            try
+            {
+                return read();
+            }
+            catch (EnergyToTokenException e)
+            {
+                problems.Add(e.Message);
+                return null;
+            }
+        }
+        Uri? url = null;
+        var text = parse.GetValue(Prometheus)!;
+        if (!Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
+            problems.Add($"--prometheus: '{text}' is not an http(s) URL, e.g. http://localhost:9090.");
+        var from = Try(() => FleetTime.Parse(parse.GetValue(From)!, "--from", now));
+        var to = Try(() => FleetTime.Parse(parse.GetValue(To)!, "--to", now));
+        var step = Try(() => Quantities.ParseDuration(parse.GetValue(Step)!, "--step").TotalSeconds);
+        if (parse.GetValue(Pue) is not null && parse.GetValue(PueQuery) is not null) problems.Add("Give --pue or --pue-query, not both.");
+        if (!(parse.GetValue(Timeout) > 0)) problems.Add("--timeout must be a positive number of seconds.");
+        if (problems.Count == 0)
+        {
+            var options = new FleetOptions
+            {
+                Prometheus = url!,
+                From = from!.Value,
+                To = to!.Value,
+                Step = step!.Value,
+                Match = parse.GetValue(Match)!,
+                GroupBy = parse.GetValue(GroupBy),
+                Pue = parse.GetValue(Pue) ?? 1,
+                PueQuery = parse.GetValue(PueQuery),
+                FacilityBudgetWatts = parse.GetValue(FacilityBudget),
+            };
+            problems.AddRange(options.Validate());
+            if (problems.Count == 0) return options;
+        }
+        throw new EnergyToTokenException(string.Join(Environment.NewLine, problems));
+    }
+}
