@@ -23,6 +23,17 @@ public static class FleetQuery
         var pue = options.PueQuery is { } pq ? await Query(pq) : [];
         if (energy.Count == 0 && power.Count == 0 && prompt.Count + generation.Count > 0)
             throw new EnergyToTokenException($"Prometheus has token series but no GPU energy ({m.Energy}) or power ({m.Power}) series in the range: is the DCGM exporter scraped?");
-        return FleetEvaluator.Evaluate(options, new FleetData(prompt, generation, energy, power, sm, pue));
+        var up = await Query("up");
+        var report = FleetEvaluator.Evaluate(options, new FleetData(prompt, generation, energy, power, sm, pue));
+        return report with { Warnings = [.. DownTargets(up), .. report.Warnings] };
     }
+
+    /// <summary>
+    /// Targets whose <c>up</c> was 0 in some steps: their series have gaps or are missing there, so the figures
+    /// undercount; named so that the reader knows which.
+    /// </summary>
+    public static IEnumerable<string> DownTargets(IReadOnlyList<RangeSeries> up) =>
+        up.Where(s => s.Points.Any(p => p.Value == 0))
+            .OrderBy(s => s.Label("job"), StringComparer.Ordinal).ThenBy(s => s.Label("instance"), StringComparer.Ordinal)
+            .Select(s => $"Target job=\"{s.Label("job")}\" instance=\"{s.Label("instance")}\" was down in {s.Points.Count(p => p.Value == 0)} of {s.Points.Count} steps: its series are missing there and the figures undercount.");
 }
