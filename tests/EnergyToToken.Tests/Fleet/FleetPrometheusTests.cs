@@ -94,6 +94,17 @@ public sealed class FleetPrometheusTests
         Assert.NotNull(fleet["joules_per_output_token"]);
         Assert.Empty(JsonNode.Parse(output)!["warnings"]!.AsArray());
 
+        // Chunked queries join into the same series: three points per chunk gives what one chunk gives.
+        using var http = new HttpClient();
+        var whole = await new PrometheusRangeClient(http, prometheus.Url).QueryRangeAsync("vllm:generation_tokens_total", from, to, 1);
+        var chunked = await new PrometheusRangeClient(http, prometheus.Url) { PointsPerChunk = 3 }.QueryRangeAsync("vllm:generation_tokens_total", from, to, 1);
+        Assert.Equal(2, chunked.Count);
+        foreach (var series in whole)
+        {
+            var match = chunked.Single(c => c.Label("instance") == series.Label("instance"));
+            Assert.Equal(series.Points, match.Points);
+        }
+
         // The table renders the same run.
         var (tableCode, table, _) = await RunAsync("fleet", "--prometheus", prometheus.Url.ToString(), "--from", from.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             "--to", to.ToString("R", System.Globalization.CultureInfo.InvariantCulture), "--step", "1s");
