@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine and prints a closing line "N passed, N failed".
 # Installs what the tests need first: gcc (the fake NVML library is built from C), setpriv (permission tests run
-# the tool as an unprivileged user when the suite runs as root) chromium (report.html is opened headless) and prometheus
+# the tool as an unprivileged user when the suite runs as root), chromium (report.html is opened headless) and prometheus
 # (e2t fleet is tested against a real server).
 set -uo pipefail
 cd "$(dirname "$0")"
