@@ -1,5 +1,6 @@
 using System.CommandLine;
 using EnergyToToken.Fleet;
+using EnergyToToken.Reporting;
 using EnergyToToken.Scenarios;
 
 namespace EnergyToToken.Cli.Commands;
@@ -20,6 +21,7 @@ internal static class FleetCommand
     private static readonly Option<string> PueQuery = new("--pue-query") { Description = "A PromQL query giving the PUE over time, instead of --pue." };
     private static readonly Option<double?> FacilityBudget = new("--p-facility") { Description = "The facility power budget, W; the power arm binds as facility power nears it." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the evaluation as JSON (schema e2t.fleet.v1) instead of the table." };
+    private static readonly Option<string> Out = new("--out") { Description = "Also write fleet.json, fleet.md and a self-contained fleet.html to this directory." };
     private static readonly Option<double> Timeout = new("--timeout") { Description = "Seconds to wait for each Prometheus answer. Default: 30.", DefaultValueFactory = _ => 30 };
 
     /// <summary>The clock "now" is read from; tests replace it.</summary>
@@ -29,7 +31,7 @@ internal static class FleetCommand
     {
         var command = new Command("fleet", "Evaluate a serving fleet from Prometheus: tokens/s, J/token, SM activity, IT and facility power against the budget, and the binding constraint per group and over time.")
         {
-            Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, Json, Timeout,
+            Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, Json, Out, Timeout,
         };
         command.SetAction(RunAsync);
         return command;
@@ -43,7 +45,9 @@ internal static class FleetCommand
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout)) };
             var report = await FleetQuery.RunAsync(options, http, cancellationToken);
             foreach (var warning in report.Warnings) parse.InvocationConfiguration.Error.WriteLine($"warning: {warning}");
-            if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(report.ToJson());
+            var json = report.ToJson();
+            if (parse.GetValue(Out) is { } directory) Write(parse, directory, report, json);
+            if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(json);
             else FleetTable.Render(Output.Console(parse), report);
             return ExitCodes.Success;
         }
@@ -51,6 +55,22 @@ internal static class FleetCommand
         {
             return Output.Fail(parse, e.Message);
         }
+    }
+
+    /// <summary>Writes fleet.json, fleet.md and fleet.html and names each on stderr, so that <c>--json --out DIR</c> still pipes.</summary>
+    private static void Write(ParseResult parse, string directory, FleetReport report, string json)
+    {
+        List<(string File, string Text)> files = [(FleetDocument.JsonFile, json + "\n"), .. FleetDocument.Render(report)];
+        try
+        {
+            Directory.CreateDirectory(directory);
+            foreach (var (file, text) in files) File.WriteAllText(Path.Combine(directory, file), text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnergyToTokenException($"Cannot write the fleet report to '{directory}': {e.Message} Give a directory you can write to.", e);
+        }
+        foreach (var (file, _) in files) parse.InvocationConfiguration.Error.WriteLine(Path.Combine(directory, file));
     }
 
     /// <summary>Reads every flag, collecting every problem before failing, so one run names them all.</summary>

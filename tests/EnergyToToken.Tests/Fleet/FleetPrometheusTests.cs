@@ -107,10 +107,16 @@ public sealed class FleetPrometheusTests
             Assert.Equal(series.Points, match.Points);
         }
 
-        // The table renders the same run.
-        var (tableCode, table, _) = await RunAsync("fleet", "--prometheus", prometheus.Url.ToString(), "--from", from.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-            "--to", to.ToString("R", System.Globalization.CultureInfo.InvariantCulture), "--step", "1s");
+        // The table renders the same run, and --out writes the JSON and the documents beside it.
+        var directory = Directory.CreateTempSubdirectory("e2t-fleet-out-").FullName;
+        var (tableCode, table, written) = await RunAsync("fleet", "--prometheus", prometheus.Url.ToString(), "--from", from.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            "--to", to.ToString("R", System.Globalization.CultureInfo.InvariantCulture), "--step", "1s", "--out", directory);
         Assert.Equal(0, tableCode);
+        Assert.Equal(["fleet.html", "fleet.json", "fleet.md"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains(Path.Combine(directory, "fleet.md"), written, StringComparison.Ordinal);
+        Assert.Contains("| fleet | 2 | 2 |", File.ReadAllText(Path.Combine(directory, "fleet.md")), StringComparison.Ordinal);
+        Assert.Equal((double)fleet["output_tokens"]!, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "fleet.json")))!["fleet"]!["output_tokens"]!);
+        Directory.Delete(directory, recursive: true);
         Assert.Contains("fleet", table, StringComparison.Ordinal);
         Assert.Contains("Share of time each constraint binds", table, StringComparison.Ordinal);
     }
