@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine and prints a closing line "N passed, N failed".
 # Installs what the tests need first: gcc (the fake NVML library is built from C), setpriv (permission tests run
-# the tool as an unprivileged user when the suite runs as root) and chromium (report.html is opened headless).
+# the tool as an unprivileged user when the suite runs as root), chromium (report.html is opened headless) and prometheus
+# (e2t fleet is tested against a real server).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +20,8 @@ install() {
 command -v gcc >/dev/null 2>&1 || install gcc libc6-dev
 command -v setpriv >/dev/null 2>&1 || install util-linux
 command -v chromium >/dev/null 2>&1 || install chromium
+# The fleet tests start their own Prometheus on a loopback port (Debian 12 ships 2.42); the system service stays off.
+[ -x /usr/bin/prometheus ] || install prometheus
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -10,6 +10,7 @@ internal static class Cli
     {
         ModelCommand.Create(),
         PlanCommand.Create(),
+        FleetCommand.Create(),
         CatalogCommand.Create(),
         MetersCommand.Create(),
         MeasureCommand.Create(),

@@ -1,0 +1,101 @@
+using EnergyToToken.Fleet;
+
+namespace EnergyToToken.Tests.Fleet;
+
+/// <summary>The aggregation on hand-made series: matching, grouping, energy from counters or power, idle, binding.</summary>
+public sealed class FleetEvaluatorTests
+{
+    private static readonly FleetOptions Options = new() { Prometheus = new Uri("http://p/"), From = 0, To = 4, Step = 1 };
+
+    private static RangeSeries Series(string name, Dictionary<string, string> labels, params double[] values) =>
+        new(new Dictionary<string, string>(labels) { ["__name__"] = name }, values.Select((v, i) => new RangePoint(i, v)).ToArray());
+
+    private static Dictionary<string, string> L(string instance, string pool, string? uuid = null)
+    {
+        var labels = new Dictionary<string, string> { ["instance"] = instance, ["pool"] = pool };
+        if (uuid is not null) labels["UUID"] = uuid;
+        return labels;
+    }
+
+    [Fact]
+    public void Instances_join_their_GPUs_by_the_match_label_and_groups_sum_them()
+    {
+        var data = new FleetData(
+            PromptTokens: [Series("p", L("a", "chat"), 0, 10, 10, 10, 10), Series("p", L("b", "chat"), 0, 0, 0, 0, 0)],
+            // a: one step idle (0→0), then 100 tokens a second; b: a reset in the middle (50 → 20 counts 20: 50 + 20 + 20).
+            GenerationTokens: [Series("g", L("a", "chat"), 0, 0, 100, 200, 300), Series("g", L("b", "chat"), 0, 0, 50, 20, 40)],
+            // a's GPU: 100 W idle then 300 W (mJ counter); b has no counter, only power: 200 W.
+            Energy: [Series("e", L("a", "chat", "GPU-a"), 0, 100_000, 400_000, 700_000, 1_000_000)],
+            Power: [Series("w", L("a", "chat", "GPU-a"), 100, 100, 300, 300, 300), Series("w", L("b", "chat", "GPU-b"), 200, 200, 200, 200, 200)],
+            SmActive: [Series("u", L("a", "chat", "GPU-a"), 0, 0, 0.95, 0.95, 0.95), Series("u", L("b", "chat", "GPU-b"), 0.5, 0.5, 0.5, 0.5, 0.5)],
+            Pue: []);
+
+        var report = FleetEvaluator.Evaluate(Options with { FacilityBudgetWatts = 10_000 }, data);
+
+        Assert.Equal(["a", "b"], report.Groups.Select(g => g.Name));
+        var a = report.Groups[0];
+        Assert.Equal(300, a.OutputTokens);
+        Assert.Equal(10, a.PromptTokens);
+        Assert.Equal(1000, a.EnergyJoules, 9);
+        Assert.Equal(1000 / 300.0, a.JoulesPerOutputToken, 9);
+        // Step 0 has prompt tokens, so no step of a is token-free: no idle estimate.
+        Assert.Null(a.IdleWatts);
+        var b = report.Groups[1];
+        Assert.Equal(90, b.OutputTokens);
+        Assert.Equal(800, b.EnergyJoules, 9);
+        Assert.Equal(200, b.IdleWatts);
+        Assert.Equal(0, b.DynamicJoules);
+        Assert.Equal([FleetConstraint.Demand, FleetConstraint.Compute, FleetConstraint.Compute, FleetConstraint.Compute], a.Binding);
+        Assert.Equal(0.75, a.BindingShares[FleetConstraint.Compute]);
+        Assert.Equal(FleetConstraint.Demand, b.MostlyBinding);
+        Assert.Equal(1800, report.Fleet.EnergyJoules, 9);
+        Assert.Equal(390, report.Fleet.OutputTokens);
+        Assert.Empty(report.Warnings);
+
+        var pooled = FleetEvaluator.Evaluate(Options with { GroupBy = "pool" }, data);
+        var chat = Assert.Single(pooled.Groups);
+        Assert.Equal(2, chat.Gpus);
+        Assert.Equal(390, chat.OutputTokens);
+    }
+
+    [Fact]
+    public void The_power_arm_binds_when_facility_power_nears_the_budget()
+    {
+        var data = new FleetData(
+            [], [Series("g", L("a", "x"), 0, 10, 20, 30, 40)],
+            [Series("e", L("a", "x", "GPU-a"), 0, 500_000, 1_000_000, 1_500_000, 2_000_000)], [],
+            [Series("u", L("a", "x", "GPU-a"), 0.3, 0.3, 0.3, 0.3, 0.3)], []);
+        // 500 W IT × PUE 1.2 = 600 W against 640 W: load 0.94.
+        var report = FleetEvaluator.Evaluate(Options with { FacilityBudgetWatts = 640, Pue = 1.2 }, data);
+        Assert.All(report.Timeline, s => Assert.Equal(FleetConstraint.Power, s.Binding));
+        Assert.Equal(600, report.Fleet.MeanFacilityWatts, 9);
+    }
+
+    [Fact]
+    public void Unmatched_GPUs_and_instances_without_GPUs_are_warned_about_and_no_tokens_is_an_explained_failure()
+    {
+        var data = new FleetData(
+            [], [Series("g", L("a", "x"), 0, 1, 2, 3, 4)],
+            [Series("e", L("z", "x", "GPU-z"), 0, 1000, 2000, 3000, 4000)], [], [], []);
+        var report = FleetEvaluator.Evaluate(Options, data);
+        Assert.Equal(2, report.Warnings.Count);
+        Assert.Contains(report.Warnings, w => w.Contains("instance=\"a\" has token series but no GPU", StringComparison.Ordinal));
+        Assert.Contains(report.Warnings, w => w.Contains("instance=\"z\", which no token series has", StringComparison.Ordinal));
+        Assert.Equal(4, report.Fleet.EnergyJoules, 9);
+
+        var e = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(Options, new FleetData([], [], [], [], [], [])));
+        Assert.Contains("no token series", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_JSON_writes_NaN_as_null_and_names_constraints_in_kebab_case()
+    {
+        var data = new FleetData([], [Series("g", L("a", "x"), 0, 0, 0, 0, 0)], [Series("e", L("a", "x", "G"), 0, 1000, 2000, 3000, 4000)], [], [], []);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(FleetEvaluator.Evaluate(Options, data).ToJson())!;
+        Assert.Equal("e2t.fleet.v1", (string?)json["schema"]);
+        Assert.Null(json["fleet"]!["joules_per_output_token"]);
+        Assert.Null(json["fleet"]!["mean_u"]);
+        Assert.Equal("no-data", (string?)json["timeline"]![0]!["binding"]);
+        Assert.Equal(4, json["timeline"]!.AsArray().Count);
+    }
+}

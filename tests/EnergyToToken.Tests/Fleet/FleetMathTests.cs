@@ -1,0 +1,112 @@
+using System.Net;
+using EnergyToToken.Fleet;
+
+namespace EnergyToToken.Tests.Fleet;
+
+/// <summary>The fleet's pure parts: counter increases with resets, chunking, the binding rule, the API's answers, times.</summary>
+public sealed class FleetMathTests
+{
+    private static RangePoint[] Points(params double[] values) => values.Select((v, i) => new RangePoint(1000 + i, v)).ToArray();
+
+    [Fact]
+    public void A_counter_reset_in_the_middle_counts_the_new_value_as_Prometheus_increase_does()
+    {
+        // 100 → 130 (+30), reset to 5 (+5: the restarted process counted from 0), → 25 (+20).
+        var points = Points(100, 130, 5, 25);
+        Assert.Equal(55, CounterMath.Increase(points));
+        Assert.Equal([30, 5, 20], CounterMath.StepIncreases(points, 1000, 1, 3));
+    }
+
+    [Fact]
+    public void A_gap_puts_its_increase_in_the_step_that_ends_it_so_the_total_is_kept()
+    {
+        RangePoint[] points = [new(1000, 10), new(1003, 40)];
+        Assert.Equal([0, 0, 30], CounterMath.StepIncreases(points, 1000, 1, 3));
+        Assert.Equal([double.NaN, double.NaN, 40], CounterMath.StepGauge(points, 1000, 1, 3));
+    }
+
+    [Theory]
+    [InlineData(0, 86_400, 1)]
+    [InlineData(0, 100, 15)]
+    [InlineData(5, 5_000_005, 7)]
+    public void Chunks_cover_the_range_on_the_step_grid_under_the_point_limit(double start, double end, double step)
+    {
+        var chunks = PrometheusRangeClient.Chunks(start, end, step, 10_000);
+        Assert.Equal(start, chunks[0].Start);
+        Assert.Equal(end, chunks[^1].End, 6);
+        foreach (var (s, e) in chunks) Assert.True((e - s) / step + 1 <= PrometheusRangeClient.MaxPointsPerQuery);
+        for (var i = 1; i < chunks.Count; i++) Assert.Equal(chunks[i - 1].End + step, chunks[i].Start, 6);
+    }
+
+    [Theory]
+    [InlineData(0.5, 0.5, FleetConstraint.Demand)]
+    [InlineData(0.95, 0.5, FleetConstraint.Compute)]
+    [InlineData(0.5, 0.97, FleetConstraint.Power)]
+    [InlineData(0.95, 0.97, FleetConstraint.Balanced)]
+    [InlineData(0.91, 0.99, FleetConstraint.Power)]
+    [InlineData(0.95, double.NaN, FleetConstraint.Compute)]
+    [InlineData(double.NaN, double.NaN, FleetConstraint.NoData)]
+    public void The_binding_rule_takes_the_saturated_arm_and_ties_within_the_tolerance(double u, double load, FleetConstraint expected) =>
+        Assert.Equal(expected, FleetEvaluator.Classify(u, load, 0.9, 0.05));
+
+    [Fact]
+    public void Prometheus_errors_are_explained_with_the_query()
+    {
+        const string Body = """{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected end of input"}""";
+        var e = Assert.Throws<EnergyToTokenException>(() => PrometheusRangeClient.Parse(Body, 400, "rate(x[", new Uri("http://p:9090/")));
+        Assert.Contains("rate(x[", e.Message, StringComparison.Ordinal);
+        Assert.Contains("bad_data", e.Message, StringComparison.Ordinal);
+        Assert.Contains("parse error", e.Message, StringComparison.Ordinal);
+        var html = Assert.Throws<EnergyToTokenException>(() => PrometheusRangeClient.Parse("<html>Not Found</html>", 404, "up", new Uri("http://p:9090/")));
+        Assert.Contains("HTTP 404", html.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Matrix_values_written_as_strings_parse_with_NaN_and_infinities()
+    {
+        const string Body = """{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","instance":"a"},"values":[[1000,"1.5"],[1001,"NaN"],[1002,"+Inf"]]}]}}""";
+        var (labels, points) = Assert.Single(PrometheusRangeClient.Parse(Body, 200, "x", new Uri("http://p/")));
+        Assert.Equal("a", labels["instance"]);
+        Assert.Equal([1.5, double.NaN, double.PositiveInfinity], points.Select(p => p.Value));
+    }
+
+    [Fact]
+    public async Task Prometheus_down_is_one_clear_message_naming_the_URL()
+    {
+        var port = PrometheusProcess.FreePort();
+        var (code, _, error) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", $"http://127.0.0.1:{port}", "--from", "1000", "--to", "2000");
+        Assert.Equal(1, code);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"127.0.0.1:{port}", error, StringComparison.Ordinal);
+        Assert.Contains("refused the connection", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_bad_flag_is_listed_at_once()
+    {
+        var (code, _, error) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "ftp://x", "--from", "yesterday", "--to", "now", "--step", "fast", "--pue", "0.5", "--p-facility", "-3");
+        Assert.Equal(1, code);
+        foreach (var flag in new[] { "--prometheus", "--from", "--step" }) Assert.Contains(flag, error, StringComparison.Ordinal);
+        var (code2, _, error2) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "2000", "--to", "1000", "--pue", "0.5", "--p-facility", "-3");
+        Assert.Equal(1, code2);
+        foreach (var flag in new[] { "--to", "--pue", "--p-facility" }) Assert.Contains(flag, error2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Times_read_RFC3339_Unix_seconds_and_now_minus_a_duration()
+    {
+        var now = new DateTimeOffset(2026, 11, 26, 5, 0, 0, TimeSpan.Zero);
+        Assert.Equal(now.ToUnixTimeSeconds(), FleetTime.Parse("2026-11-26T05:00:00Z", "--from", now));
+        Assert.Equal(1234.5, FleetTime.Parse("1234.5", "--from", now));
+        Assert.Equal(now.ToUnixTimeSeconds() - 3600, FleetTime.Parse("now-1h", "--from", now));
+        Assert.Throws<EnergyToTokenException>(() => FleetTime.Parse("yesterday", "--from", now));
+    }
+
+    [Fact]
+    public void Down_targets_are_named()
+    {
+        var up = new RangeSeries(new Dictionary<string, string> { ["job"] = "dcgm", ["instance"] = "h:1" }, Points(1, 0, 0, 1));
+        var warning = Assert.Single(FleetQuery.DownTargets([up]));
+        Assert.Contains("job=\"dcgm\" instance=\"h:1\" was down in 2 of 4 steps", warning, StringComparison.Ordinal);
+    }
+}
