@@ -20,6 +20,16 @@ internal static class FleetCommand
     private static readonly Option<double?> Pue = new("--pue") { Description = "Power usage effectiveness: facility power = IT power × PUE. Default: 1." };
     private static readonly Option<string> PueQuery = new("--pue-query") { Description = "A PromQL query giving the PUE over time, instead of --pue." };
     private static readonly Option<double?> FacilityBudget = new("--p-facility") { Description = "The facility power budget, W; the power arm binds as facility power nears it." };
+    private static readonly Option<string[]> GroupBudget = new("--group-budget") { Description = "A group's own facility power budget, NAME=W (repeatable); the other groups share --p-facility.", AllowMultipleArgumentsPerToken = false };
+    private static readonly Option<double?> Saturation = new("--saturation") { Description = "An arm binds only when its load (U, or facility power over budget) reaches this, in (0, 1]. Default: 0.9." };
+    private static readonly Option<double?> TieTolerance = new("--tie-tolerance") { Description = "Saturated loads within this of each other are balanced. Default: 0.05." };
+    private static readonly Option<string> EnergyMetric = new("--energy-metric") { Description = "GPU energy counter, mJ. Default: DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION." };
+    private static readonly Option<string> PowerMetric = new("--power-metric") { Description = "GPU power, W, for GPUs without an energy counter. Default: DCGM_FI_DEV_POWER_USAGE." };
+    private static readonly Option<string> SmMetric = new("--sm-metric") { Description = "GPU SM activity, 0–1. Default: DCGM_FI_PROF_SM_ACTIVE." };
+    private static readonly Option<string> PromptMetric = new("--prompt-metric") { Description = "Prompt token counter. Default: vllm:prompt_tokens_total (SGLang: sglang:prompt_tokens_total)." };
+    private static readonly Option<string> GenerationMetric = new("--generation-metric") { Description = "Generated token counter. Default: vllm:generation_tokens_total (SGLang: sglang:generation_tokens_total)." };
+    private static readonly Option<string> NodeEnergy = new("--node-energy") { Description = "A node energy counter in J (Kepler: kepler_node_platform_joules_total): energy is then the nodes', not the GPUs'." };
+    private static readonly Option<string> NodePower = new("--node-power") { Description = "A node power gauge in W (node exporter, IPMI exporter): energy is then the nodes', not the GPUs'." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the evaluation as JSON (schema e2t.fleet.v1) instead of the table." };
     private static readonly Option<string> Out = new("--out") { Description = "Also write fleet.json, fleet.md and a self-contained fleet.html to this directory." };
     private static readonly Option<double?> Timeout = new("--timeout") { Description = "Seconds to wait for each Prometheus answer. Default: 30." };
@@ -31,7 +41,8 @@ internal static class FleetCommand
     {
         var command = new Command("fleet", "Evaluate a serving fleet from Prometheus: tokens/s, J/token, SM activity, IT and facility power against the budget, and the binding constraint per group and over time.")
         {
-            Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, Json, Out, Timeout,
+            Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, GroupBudget, Saturation, TieTolerance,
+            EnergyMetric, PowerMetric, SmMetric, PromptMetric, GenerationMetric, NodeEnergy, NodePower, Json, Out, Timeout,
         };
         command.SetAction(RunAsync);
         return command;
@@ -99,8 +110,19 @@ internal static class FleetCommand
         var step = Try(() => Quantities.ParseDuration(parse.GetValue(Step) ?? "15s", "--step").TotalSeconds);
         if (parse.GetValue(Pue) is not null && parse.GetValue(PueQuery) is not null) problems.Add("Give --pue or --pue-query, not both.");
         if ((parse.GetValue(Timeout) ?? 30) is not (> 0 and <= 86_400)) problems.Add("--timeout must be a positive number of seconds, at most a day (86400).");
-        if (problems.Count == 0)
+        var budgets = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var pair in parse.GetValue(GroupBudget) ?? [])
         {
+            var eq = pair.LastIndexOf('=');
+            if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var watts))
+                problems.Add($"--group-budget: '{pair}' is not NAME=W, e.g. --group-budget chat=400000.");
+            else if (!budgets.TryAdd(pair[..eq], watts))
+                problems.Add($"--group-budget: the group '{pair[..eq]}' is given twice; give each group one budget.");
+        }
+        // The options validate what they hold whenever the range could be read, so one run names every problem.
+        if (url is not null && from is not null && to is not null && step is not null)
+        {
+            var defaults = new FleetMetrics();
             var options = new FleetOptions
             {
                 Prometheus = url!,
@@ -112,6 +134,19 @@ internal static class FleetCommand
                 Pue = parse.GetValue(Pue) ?? 1,
                 PueQuery = parse.GetValue(PueQuery),
                 FacilityBudgetWatts = parse.GetValue(FacilityBudget),
+                GroupBudgets = budgets,
+                Saturation = parse.GetValue(Saturation) ?? 0.9,
+                TieTolerance = parse.GetValue(TieTolerance) ?? 0.05,
+                Metrics = new FleetMetrics
+                {
+                    Energy = parse.GetValue(EnergyMetric) ?? defaults.Energy,
+                    Power = parse.GetValue(PowerMetric) ?? defaults.Power,
+                    SmActive = parse.GetValue(SmMetric) ?? defaults.SmActive,
+                    PromptTokens = parse.GetValue(PromptMetric) ?? defaults.PromptTokens,
+                    GenerationTokens = parse.GetValue(GenerationMetric) ?? defaults.GenerationTokens,
+                    NodeEnergy = parse.GetValue(NodeEnergy),
+                    NodePower = parse.GetValue(NodePower),
+                },
             };
             problems.AddRange(options.Validate());
             if (problems.Count == 0) return options;

@@ -12,7 +12,9 @@ internal static class FleetTable
     {
         var o = report.Options;
         console.WriteLine($"Fleet from {Time(report.From)} to {Time(report.To)}, step {Output.Duration(o.Step)}, matched on '{o.Match}', grouped by '{report.GroupLabel}'"
-            + (o.FacilityBudgetWatts is { } b ? $", facility budget {Output.Number(b)} W" : ", no facility budget") + ".");
+            + (o.FacilityBudgetWatts is { } b ? $", facility budget {Output.Number(b)} W" : ", no facility budget")
+            + string.Concat(o.GroupBudgets.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $", {p.Key} budget {Output.Number(p.Value)} W")) + ".");
+        console.WriteLine($"Energy boundary: {o.Boundary}.");
         var table = new Table().AddColumns("group", "GPUs", "output tok", "out tok/s", "energy J", "J/out tok", "dyn J/out tok", "U", "IT W", "facility W", "binds");
         foreach (var g in report.Groups.Append(report.Fleet))
         {

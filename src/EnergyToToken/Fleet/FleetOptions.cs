@@ -38,8 +38,28 @@ public sealed record FleetOptions
     /// <summary>Loads within this of each other bind together (balanced), as the production core's tie tolerance. Default: 0.05.</summary>
     public double TieTolerance { get; init; } = 0.05;
 
+    /// <summary>
+    /// Facility power budgets of single groups, W, by group name: a group named here is judged against its own budget
+    /// (a hall, a power feed); the others share <see cref="FacilityBudgetWatts"/>. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> GroupBudgets { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The metric names queried: the DCGM exporter's and vLLM's by default.</summary>
     public FleetMetrics Metrics { get; init; } = new();
+
+    /// <summary>The label groups are named by: <see cref="GroupBy"/>, else <see cref="Match"/>.</summary>
+    public string GroupLabel => GroupBy ?? Match;
+
+    /// <summary>Whether energy is the nodes' (node exporter, Kepler) rather than the GPUs' boards'.</summary>
+    public bool NodeBoundary => Metrics.NodeEnergy is not null || Metrics.NodePower is not null;
+
+    /// <summary>The accounting boundary of the energy, said with every figure.</summary>
+    public string Boundary => NodeBoundary
+        ? $"node: whole servers, from {Metrics.NodeEnergy ?? Metrics.NodePower} (measured)"
+        : $"accelerator: GPU boards, from {Metrics.Energy} (or {Metrics.Power} × step) (measured)";
+
+    /// <summary>The whole steps in the range: the timeline's length.</summary>
+    public int Steps => Math.Max(1, (int)Math.Floor((To - From) / Step + 1e-9));
 
     /// <summary>Every problem with the options at once; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -52,7 +72,13 @@ public sealed record FleetOptions
         if (GroupBy is { } g && string.IsNullOrWhiteSpace(g)) problems.Add("--group-by must name a label.");
         if (!(Pue >= 1) || double.IsInfinity(Pue)) problems.Add($"--pue must be at least 1; got {Format(Pue)}.");
         if (FacilityBudgetWatts is { } b && (!(b > 0) || double.IsInfinity(b))) problems.Add($"--p-facility must be a positive power in W; got {Format(b)}.");
-        if (!(Saturation is > 0 and <= 1)) problems.Add($"The saturation threshold must be in (0, 1]; got {Format(Saturation)}.");
+        foreach (var (group, watts) in GroupBudgets)
+            if (!(watts > 0) || double.IsInfinity(watts)) problems.Add($"--group-budget {group}={Format(watts)}: the budget must be a positive power in W.");
+        if (!(Saturation is > 0 and <= 1)) problems.Add($"--saturation must be in (0, 1]; got {Format(Saturation)}.");
+        if (!(TieTolerance is >= 0 and < 1)) problems.Add($"--tie-tolerance must be in [0, 1); got {Format(TieTolerance)}.");
+        if (Metrics.NodeEnergy is not null && Metrics.NodePower is not null) problems.Add("Give --node-energy or --node-power, not both.");
+        foreach (var (flag, name) in Metrics.Named())
+            if (string.IsNullOrWhiteSpace(name)) problems.Add($"{flag} must name a metric or a PromQL expression.");
         return problems;
     }
 
@@ -76,4 +102,19 @@ public sealed record FleetMetrics
 
     /// <summary>Generated (output) token counter. Default: vllm:generation_tokens_total.</summary>
     public string GenerationTokens { get; init; } = "vllm:generation_tokens_total";
+
+    /// <summary>A node energy counter, J (Kepler: kepler_node_platform_joules_total); sets the node boundary. Default: none.</summary>
+    public string? NodeEnergy { get; init; }
+
+    /// <summary>A node power gauge, W (node exporter hwmon, IPMI exporter); sets the node boundary. Default: none.</summary>
+    public string? NodePower { get; init; }
+
+    /// <summary>Each metric with the flag that sets it, for validation messages.</summary>
+    public IEnumerable<(string Flag, string? Name)> Named() =>
+    [
+        ("--energy-metric", Energy), ("--power-metric", Power), ("--sm-metric", SmActive),
+        ("--prompt-metric", PromptTokens), ("--generation-metric", GenerationTokens),
+        .. NodeEnergy is null ? Array.Empty<(string, string?)>() : [("--node-energy", NodeEnergy)],
+        .. NodePower is null ? Array.Empty<(string, string?)>() : [("--node-power", NodePower)],
+    ];
 }

@@ -1,39 +1,49 @@
 namespace EnergyToToken.Fleet;
 
-/// <summary>The I/O half of a fleet evaluation: asks Prometheus for each series, then hands them to <see cref="FleetEvaluator"/>.</summary>
+/// <summary>
+/// The I/O half of a fleet evaluation: asks Prometheus for each series over the range, in chunks, and folds every chunk
+/// into a <see cref="FleetAccumulator"/> as it arrives, so memory stays bounded however large the fleet and the range.
+/// </summary>
 public static class FleetQuery
 {
     /// <exception cref="EnergyToTokenException">The options are unusable (every problem listed), Prometheus fails, or there is nothing to evaluate.</exception>
-    public static async Task<FleetReport> RunAsync(FleetOptions options, HttpClient http, CancellationToken cancellationToken = default)
+    public static async Task<FleetReport> RunAsync(FleetOptions options, HttpClient http, CancellationToken cancellationToken = default) =>
+        await RunAsync(options, new PrometheusRangeClient(http, options.Prometheus), cancellationToken);
+
+    /// <inheritdoc cref="RunAsync(FleetOptions, HttpClient, CancellationToken)"/>
+    public static async Task<FleetReport> RunAsync(FleetOptions options, PrometheusRangeClient client, CancellationToken cancellationToken = default)
     {
         var problems = options.Validate();
         if (problems.Count > 0) throw new EnergyToTokenException(string.Join(Environment.NewLine, problems));
-        var client = new PrometheusRangeClient(http, options.Prometheus);
-        var steps = Math.Max(1, (int)Math.Floor((options.To - options.From) / options.Step + 1e-9));
-        var end = options.From + steps * options.Step;
+        var end = options.From + options.Steps * options.Step;
+        var fleet = new FleetAccumulator(options);
 
-        // One query first, so an unreachable server is one message rather than six.
-        Task<IReadOnlyList<RangeSeries>> Query(string q) => client.QueryRangeAsync(q, options.From, end, options.Step, cancellationToken);
+        // In the order the accumulator needs: tokens name the instances, energy before the power that stands in for it.
+        Task Query(string query, Action<RangeSeries> fold) => client.QueryRangeAsync(query, options.From, end, options.Step, fold, cancellationToken);
         var m = options.Metrics;
-        var prompt = await Query(m.PromptTokens);
-        var generation = await Query(m.GenerationTokens);
-        var energy = await Query(m.Energy);
-        var power = await Query(m.Power);
-        var sm = await Query(m.SmActive);
-        var pue = options.PueQuery is { } pq ? await Query(pq) : [];
-        if (energy.Count == 0 && power.Count == 0 && prompt.Count + generation.Count > 0)
-            throw new EnergyToTokenException($"Prometheus has token series but no GPU energy ({m.Energy}) or power ({m.Power}) series in the range: is the DCGM exporter scraped?");
-        var up = await Query("up");
-        var report = FleetEvaluator.Evaluate(options, new FleetData(prompt, generation, energy, power, sm, pue));
-        return report with { Warnings = [.. DownTargets(up), .. report.Warnings] };
+        await Query(m.PromptTokens, fleet.AddPromptTokens);
+        await Query(m.GenerationTokens, fleet.AddGenerationTokens);
+        await Query(m.Energy, fleet.AddEnergy);
+        // Power only where a GPU has no energy counter: Prometheus leaves the others out, so a fleet of DCGM exporters
+        // (which export both) does not send every GPU twice. The accumulator skips them too, should labels differ.
+        await Query($"({m.Power}) unless on({options.Match}, UUID, gpu) ({m.Energy})", fleet.AddPower);
+        await Query(m.SmActive, fleet.AddSmActive);
+        if (m.NodeEnergy is { } nodeEnergy) await Query(nodeEnergy, fleet.AddNodeEnergy);
+        if (m.NodePower is { } nodePower) await Query(nodePower, fleet.AddNodePower);
+        if (options.PueQuery is { } pue) await Query(pue, fleet.AddPue);
+        // Only the down points come back, so a healthy fleet's up series cost nothing.
+        var down = new Dictionary<string, (RangeSeries Labels, int Points)>(StringComparer.Ordinal);
+        await Query("up == 0", s => down[s.Key] = (s, down.GetValueOrDefault(s.Key).Points + s.Points.Count));
+        var report = fleet.Finish();
+        return report with { Warnings = [.. DownTargets(down.Values.ToList(), options.Steps + 1), .. report.Warnings] };
     }
 
     /// <summary>
-    /// Targets whose <c>up</c> was 0 in some steps: their series have gaps or are missing there, so the figures
-    /// undercount; named so that the reader knows which.
+    /// Targets whose <c>up</c> was 0 at some of the range's <paramref name="points"/>: their series have gaps or are
+    /// missing there, so the figures undercount; named so that the reader knows which.
     /// </summary>
-    public static IEnumerable<string> DownTargets(IReadOnlyList<RangeSeries> up) =>
-        up.Where(s => s.Points.Any(p => p.Value == 0))
-            .OrderBy(s => s.Label("job"), StringComparer.Ordinal).ThenBy(s => s.Label("instance"), StringComparer.Ordinal)
-            .Select(s => $"Target job=\"{s.Label("job")}\" instance=\"{s.Label("instance")}\" was down in {s.Points.Count(p => p.Value == 0)} of {s.Points.Count} steps: its series are missing there and the figures undercount.");
+    public static IEnumerable<string> DownTargets(IReadOnlyList<(RangeSeries Labels, int Points)> down, int points) =>
+        down.Where(d => d.Points > 0)
+            .OrderBy(d => d.Labels.Label("job"), StringComparer.Ordinal).ThenBy(d => d.Labels.Label("instance"), StringComparer.Ordinal)
+            .Select(d => $"Target job=\"{d.Labels.Label("job")}\" instance=\"{d.Labels.Label("instance")}\" was down at {d.Points} of {points} points of the range: its series are missing there and the figures undercount.");
 }

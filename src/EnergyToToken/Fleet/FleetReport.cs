@@ -11,7 +11,8 @@ namespace EnergyToToken.Fleet;
 /// <param name="DynamicJoules">Energy above idle: gross − idle × seconds; null without an idle estimate.</param>
 /// <param name="MeanU">Mean SM activity of the group's GPUs over the steps that have it; NaN without it.</param>
 /// <param name="BindingShares">Each constraint's share of the steps.</param>
-/// <param name="Binding">The binding constraint in each step (not serialized per group: the timeline carries it).</param>
+/// <param name="EnergyJoules">Energy inside the report's boundary (<see cref="FleetOptions.Boundary"/>): the GPUs', or the nodes'.</param>
+/// <param name="Binding">The binding constraint in each step (serialized in the timeline, each step naming each group's).</param>
 public sealed record FleetGroup(
     string Name, IReadOnlyList<string> Instances, int Gpus, double PromptTokens, double OutputTokens, double EnergyJoules,
     double OutputTokensPerSecond, double TokensPerSecond, double JoulesPerOutputToken, double JoulesPerToken,
@@ -21,55 +22,84 @@ public sealed record FleetGroup(
 {
     /// <summary>The constraint that binds most of the time.</summary>
     public FleetConstraint MostlyBinding => BindingShares.OrderByDescending(p => p.Value).ThenBy(p => p.Key).First().Key;
+
+    /// <summary>The GPUs' own energy (DCGM), J: the same as <see cref="EnergyJoules"/> unless the boundary is the node's.</summary>
+    public double AcceleratorEnergyJoules { get; init; }
+
+    /// <summary>The facility power budget this group is judged against: its own, else the fleet's; null without one.</summary>
+    public double? BudgetWatts { get; init; }
+
+    /// <summary>Prompt tokens in each step.</summary>
+    public IReadOnlyList<double> PromptTokensPerStep { get; init; } = [];
+
+    /// <summary>Output tokens in each step.</summary>
+    public IReadOnlyList<double> OutputTokensPerStep { get; init; } = [];
+
+    /// <summary>Mean SM activity of the group's GPUs in each step; NaN where none reported.</summary>
+    public IReadOnlyList<double> UPerStep { get; init; } = [];
 }
 
 /// <summary>One step of the fleet timeline, (Start, End].</summary>
 public sealed record FleetStep(
     double Start, double End, double PromptTokens, double OutputTokens, double EnergyJoules, double ItWatts,
-    double FacilityWatts, double U, FleetConstraint Binding, IReadOnlyDictionary<string, FleetConstraint> GroupBinding);
+    double FacilityWatts, double U, FleetConstraint Binding);
 
 /// <summary>The fleet evaluation: the options it ran with, the fleet and each group, the timeline, and warnings.</summary>
 public sealed record FleetReport(
     FleetOptions Options, double From, double To, string GroupLabel, FleetGroup Fleet, IReadOnlyList<FleetGroup> Groups,
     IReadOnlyList<FleetStep> Timeline, IReadOnlyList<string> Warnings)
 {
-    public const string Schema = "e2t.fleet.v1";
+    public const string Kind = "e2t.fleet";
 
-    /// <summary>The report as indented JSON; NaN is written as null.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>The report as indented JSON (docs/schemas/e2t.fleet.v1.schema.json); NaN is written as null.</summary>
     public string ToJson()
     {
         var root = new JsonObject
         {
-            ["schema"] = Schema,
+            ["schemaVersion"] = SchemaVersion,
+            ["kind"] = Kind,
             ["prometheus"] = Options.Prometheus.ToString(),
             ["from"] = From,
             ["to"] = To,
-            ["step_seconds"] = Options.Step,
+            ["stepSeconds"] = Options.Step,
             ["match"] = Options.Match,
-            ["group_by"] = GroupLabel,
+            ["groupBy"] = GroupLabel,
+            ["boundary"] = Options.Boundary,
             ["pue"] = Options.PueQuery is null ? Options.Pue : null,
-            ["pue_query"] = Options.PueQuery,
-            ["facility_budget_watts"] = Options.FacilityBudgetWatts,
+            ["pueQuery"] = Options.PueQuery,
+            ["facilityBudgetWatts"] = Options.FacilityBudgetWatts,
             ["saturation"] = Options.Saturation,
-            ["tie_tolerance"] = Options.TieTolerance,
+            ["tieTolerance"] = Options.TieTolerance,
+            ["metrics"] = new JsonObject
+            {
+                ["energy"] = Options.Metrics.Energy,
+                ["power"] = Options.Metrics.Power,
+                ["smActive"] = Options.Metrics.SmActive,
+                ["promptTokens"] = Options.Metrics.PromptTokens,
+                ["generationTokens"] = Options.Metrics.GenerationTokens,
+                ["nodeEnergy"] = Options.Metrics.NodeEnergy,
+                ["nodePower"] = Options.Metrics.NodePower,
+            },
             ["fleet"] = Group(Fleet),
             ["groups"] = new JsonArray([.. Groups.Select(g => (JsonNode)Group(g))]),
-            ["timeline"] = new JsonArray([.. Timeline.Select(s => (JsonNode)new JsonObject
+            ["timeline"] = new JsonArray([.. Timeline.Select((s, k) => (JsonNode)new JsonObject
             {
                 ["start"] = s.Start,
                 ["end"] = s.End,
-                ["prompt_tokens"] = s.PromptTokens,
-                ["output_tokens"] = s.OutputTokens,
-                ["energy_joules"] = s.EnergyJoules,
-                ["it_watts"] = s.ItWatts,
-                ["facility_watts"] = s.FacilityWatts,
+                ["promptTokens"] = s.PromptTokens,
+                ["outputTokens"] = s.OutputTokens,
+                ["energyJoules"] = s.EnergyJoules,
+                ["itWatts"] = s.ItWatts,
+                ["facilityWatts"] = s.FacilityWatts,
                 ["u"] = Number(s.U),
                 ["binding"] = Name(s.Binding),
-                ["groups"] = new JsonObject(s.GroupBinding.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Name(p.Value)))),
+                ["groups"] = new JsonObject(Groups.Select(g => KeyValuePair.Create(g.Name, (JsonNode?)Name(g.Binding[k])))),
             })]),
             ["warnings"] = new JsonArray([.. Warnings.Select(w => (JsonNode)w)]),
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     public static string Name(FleetConstraint c) => c switch
@@ -83,22 +113,24 @@ public sealed record FleetReport(
         ["name"] = g.Name,
         ["instances"] = new JsonArray([.. g.Instances.Select(i => (JsonNode)i)]),
         ["gpus"] = g.Gpus,
-        ["prompt_tokens"] = g.PromptTokens,
-        ["output_tokens"] = g.OutputTokens,
-        ["energy_joules"] = g.EnergyJoules,
-        ["output_tokens_per_second"] = g.OutputTokensPerSecond,
-        ["tokens_per_second"] = g.TokensPerSecond,
-        ["joules_per_output_token"] = Number(g.JoulesPerOutputToken),
-        ["joules_per_token"] = Number(g.JoulesPerToken),
-        ["idle_watts"] = g.IdleWatts,
-        ["dynamic_joules"] = g.DynamicJoules,
-        ["dynamic_joules_per_output_token"] = g.DynamicJoulesPerOutputToken,
-        ["mean_u"] = Number(g.MeanU),
-        ["mean_it_watts"] = g.MeanItWatts,
-        ["peak_it_watts"] = g.PeakItWatts,
-        ["mean_facility_watts"] = g.MeanFacilityWatts,
+        ["promptTokens"] = g.PromptTokens,
+        ["outputTokens"] = g.OutputTokens,
+        ["energyJoules"] = g.EnergyJoules,
+        ["acceleratorEnergyJoules"] = g.AcceleratorEnergyJoules,
+        ["outputTokensPerSecond"] = g.OutputTokensPerSecond,
+        ["tokensPerSecond"] = g.TokensPerSecond,
+        ["joulesPerOutputToken"] = Number(g.JoulesPerOutputToken),
+        ["joulesPerToken"] = Number(g.JoulesPerToken),
+        ["idleWatts"] = g.IdleWatts,
+        ["dynamicJoules"] = g.DynamicJoules,
+        ["dynamicJoulesPerOutputToken"] = g.DynamicJoulesPerOutputToken,
+        ["meanU"] = Number(g.MeanU),
+        ["meanItWatts"] = g.MeanItWatts,
+        ["peakItWatts"] = g.PeakItWatts,
+        ["meanFacilityWatts"] = g.MeanFacilityWatts,
+        ["budgetWatts"] = g.BudgetWatts,
         ["binding"] = Name(g.MostlyBinding),
-        ["binding_shares"] = new JsonObject(g.BindingShares.Select(p => KeyValuePair.Create(Name(p.Key), (JsonNode?)p.Value))),
+        ["bindingShares"] = new JsonObject(g.BindingShares.Select(p => KeyValuePair.Create(Name(p.Key), (JsonNode?)p.Value))),
     };
 
     private static double? Number(double value) => double.IsNaN(value) || double.IsInfinity(value) ? null : value;

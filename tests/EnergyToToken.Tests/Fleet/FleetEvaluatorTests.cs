@@ -88,14 +88,85 @@ public sealed class FleetEvaluatorTests
     }
 
     [Fact]
-    public void The_JSON_writes_NaN_as_null_and_names_constraints_in_kebab_case()
+    public void The_JSON_is_camel_case_writes_NaN_as_null_and_names_constraints_in_kebab_case()
     {
         var data = new FleetData([], [Series("g", L("a", "x"), 0, 0, 0, 0, 0)], [Series("e", L("a", "x", "G"), 0, 1000, 2000, 3000, 4000)], [], [], []);
         var json = System.Text.Json.Nodes.JsonNode.Parse(FleetEvaluator.Evaluate(Options, data).ToJson())!;
-        Assert.Equal("e2t.fleet.v1", (string?)json["schema"]);
-        Assert.Null(json["fleet"]!["joules_per_output_token"]);
-        Assert.Null(json["fleet"]!["mean_u"]);
+        Assert.Equal("e2t.fleet", (string?)json["kind"]);
+        Assert.Equal(1, (int)json["schemaVersion"]!);
+        Assert.Null(json["fleet"]!["joulesPerOutputToken"]);
+        Assert.Null(json["fleet"]!["meanU"]);
         Assert.Equal("no-data", (string?)json["timeline"]![0]!["binding"]);
         Assert.Equal(4, json["timeline"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void Series_fed_in_chunks_give_the_report_they_give_whole()
+    {
+        // Counters with a reset and a gap, split into pieces as chunked range queries deliver them.
+        var generation = Series("g", L("a", "chat"), 0, 5, 15, 3, 9, 20, 20, 31, 40);
+        var energy = Series("e", L("a", "chat", "GPU-a"), 0, 2_000, 5_000, 9_000, 1_000, 4_000, 8_000, 9_000, 12_000);
+        var sm = Series("u", L("a", "chat", "GPU-a"), 0.1, 0.2, 0.95, 0.9, 0.3, 0.5, 0.99, 0.2, 0.1);
+        var options = Options with { To = 8, FacilityBudgetWatts = 4 };
+        var whole = FleetEvaluator.Evaluate(options, new FleetData([], [generation], [energy], [], [sm], []));
+        foreach (var cut in new[] { 1, 2, 3, 5 })
+        {
+            var pieces = new FleetAccumulator(options);
+            foreach (var piece in Pieces(generation, cut)) pieces.AddGenerationTokens(piece);
+            foreach (var piece in Pieces(energy, cut)) pieces.AddEnergy(piece);
+            foreach (var piece in Pieces(sm, cut)) pieces.AddSmActive(piece);
+            Assert.Equal(whole.ToJson(), pieces.Finish().ToJson());
+        }
+        // 5 + 10 + 3 (reset) + 6 + 11 + 0 + 11 + 9.
+        Assert.Equal(55, whole.Fleet.OutputTokens);
+        Assert.Equal(2 + 3 + 4 + 1 + 3 + 4 + 1 + 3, whole.Fleet.EnergyJoules, 9);
+
+        static IEnumerable<RangeSeries> Pieces(RangeSeries s, int size) =>
+            s.Points.Chunk(size).Select(points => new RangeSeries(s.Labels, points));
+    }
+
+    [Fact]
+    public void A_group_with_its_own_budget_is_judged_against_it_and_an_unknown_group_is_an_error()
+    {
+        var data = new FleetData(
+            [], [Series("g", L("a", "chat"), 0, 10, 20, 30, 40), Series("g", L("b", "batch"), 0, 10, 20, 30, 40)],
+            [Series("e", L("a", "chat", "GPU-a"), 0, 500_000, 1_000_000, 1_500_000, 2_000_000), Series("e", L("b", "batch", "GPU-b"), 0, 100_000, 200_000, 300_000, 400_000)],
+            [], [Series("u", L("a", "chat", "GPU-a"), 0.3, 0.3, 0.3, 0.3, 0.3), Series("u", L("b", "batch", "GPU-b"), 0.3, 0.3, 0.3, 0.3, 0.3)], []);
+        // The fleet draws 600 W against 10 kW: demand. chat's 500 W against its own 520 W binds power; batch shares the fleet's.
+        var report = FleetEvaluator.Evaluate(Options with { GroupBy = "pool", FacilityBudgetWatts = 10_000, GroupBudgets = new Dictionary<string, double> { ["chat"] = 520 } }, data);
+        var chat = report.Groups.Single(g => g.Name == "chat");
+        var batch = report.Groups.Single(g => g.Name == "batch");
+        Assert.Equal(FleetConstraint.Power, chat.MostlyBinding);
+        Assert.Equal(520, chat.BudgetWatts);
+        Assert.Equal(FleetConstraint.Demand, batch.MostlyBinding);
+        Assert.Equal(10_000, batch.BudgetWatts);
+        Assert.Equal(FleetConstraint.Demand, report.Fleet.MostlyBinding);
+
+        var e = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(Options with { GroupBy = "pool", GroupBudgets = new Dictionary<string, double> { ["chatt"] = 520 } }, data));
+        Assert.Contains("'chatt'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("batch, chat", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Node_energy_sets_the_boundary_and_the_GPUs_own_energy_is_kept_beside_it()
+    {
+        // Node a: 700 W (J counter); its GPU: 300 W. Node z has no tokens: its energy counts in the fleet's power only.
+        var data = new FleetData(
+            [], [Series("g", L("a", "chat"), 0, 10, 20, 30, 40)],
+            [Series("e", L("a", "chat", "GPU-a"), 0, 300_000, 600_000, 900_000, 1_200_000)], [],
+            [Series("u", L("a", "chat", "GPU-a"), 0.5, 0.5, 0.5, 0.5, 0.5)], [],
+            NodeEnergy: [Series("n", L("a", "chat"), 0, 700, 1400, 2100, 2800), Series("n", L("z", "chat"), 0, 100, 200, 300, 400)]);
+        var options = Options with { Metrics = new FleetMetrics { NodeEnergy = "kepler_node_platform_joules_total" } };
+        var report = FleetEvaluator.Evaluate(options, data);
+        var a = Assert.Single(report.Groups);
+        Assert.Equal(2800, a.EnergyJoules, 9);
+        Assert.Equal(1200, a.AcceleratorEnergyJoules, 9);
+        Assert.Equal(70, a.JoulesPerOutputToken, 9);
+        Assert.Equal(3200, report.Fleet.EnergyJoules, 9);
+        Assert.StartsWith("node:", options.Boundary, StringComparison.Ordinal);
+        Assert.Contains(report.Warnings, w => w.Contains("instance=\"z\", which no token series has", StringComparison.Ordinal));
+
+        var noNodes = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(options, data with { NodeEnergy = [] }));
+        Assert.Contains("no node energy or power series (kepler_node_platform_joules_total)", noNodes.Message, StringComparison.Ordinal);
     }
 }

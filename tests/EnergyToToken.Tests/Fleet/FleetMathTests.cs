@@ -62,6 +62,19 @@ public sealed class FleetMathTests
     }
 
     [Fact]
+    public void An_answer_that_is_not_a_matrix_or_is_cut_short_is_explained()
+    {
+        const string Vector = """{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1000,"1"]}]}}""";
+        Assert.Contains("with a vector, not a matrix", Assert.Throws<EnergyToTokenException>(() => PrometheusRangeClient.Parse(Vector, 200, "x", new Uri("http://p/"))).Message, StringComparison.Ordinal);
+        const string Cut = """{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1000,"1"],[10""";
+        Assert.Contains("not its JSON API", Assert.Throws<EnergyToTokenException>(() => PrometheusRangeClient.Parse(Cut, 200, "x", new Uri("http://p/"))).Message, StringComparison.Ordinal);
+        const string Extra = """{"status":"success","warnings":["slow"],"data":{"resultType":"matrix","result":[{"metric":{"a":"\u0041"},"values":[[1000,"2e3"]],"extra":{"x":[1]}}]}}""";
+        var (labels, points) = Assert.Single(PrometheusRangeClient.Parse(Extra, 200, "x", new Uri("http://p/")));
+        Assert.Equal("A", labels["a"]);
+        Assert.Equal(2000, Assert.Single(points).Value);
+    }
+
+    [Fact]
     public void Matrix_values_written_as_strings_parse_with_NaN_and_infinities()
     {
         const string Body = """{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","instance":"a"},"values":[[1000,"1.5"],[1001,"NaN"],[1002,"+Inf"]]}]}}""";
@@ -90,6 +103,12 @@ public sealed class FleetMathTests
         var (code2, _, error2) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "2000", "--to", "1000", "--pue", "0.5", "--p-facility", "-3");
         Assert.Equal(1, code2);
         foreach (var flag in new[] { "--to", "--pue", "--p-facility" }) Assert.Contains(flag, error2, StringComparison.Ordinal);
+        var (code3, _, error3) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "1000", "--to", "2000",
+            "--saturation", "1.5", "--tie-tolerance", "-1", "--group-budget", "chat", "--group-budget", "a=1", "--group-budget", "a=2", "--group-budget", "b=-4",
+            "--node-energy", "x", "--node-power", "y", "--sm-metric", " ");
+        Assert.Equal(1, code3);
+        foreach (var text in new[] { "--saturation", "--tie-tolerance", "'chat' is not NAME=W", "'a' is given twice", "--node-energy or --node-power", "--sm-metric must name" })
+            Assert.Contains(text, error3, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,8 +124,9 @@ public sealed class FleetMathTests
     [Fact]
     public void Down_targets_are_named()
     {
-        var up = new RangeSeries(new Dictionary<string, string> { ["job"] = "dcgm", ["instance"] = "h:1" }, Points(1, 0, 0, 1));
-        var warning = Assert.Single(FleetQuery.DownTargets([up]));
-        Assert.Contains("job=\"dcgm\" instance=\"h:1\" was down in 2 of 4 steps", warning, StringComparison.Ordinal);
+        // "up == 0" returns only the down points: two of the range's four.
+        var up = new RangeSeries(new Dictionary<string, string> { ["job"] = "dcgm", ["instance"] = "h:1" }, Points(0, 0));
+        var warning = Assert.Single(FleetQuery.DownTargets([(up, 2)], 4));
+        Assert.Contains("job=\"dcgm\" instance=\"h:1\" was down at 2 of 4 points", warning, StringComparison.Ordinal);
     }
 }

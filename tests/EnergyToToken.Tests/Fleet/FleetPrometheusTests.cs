@@ -75,8 +75,8 @@ public sealed class FleetPrometheusTests
         var outputTokens = after.A.Output - before.A.Output + after.B.Output - before.B.Output;
         var promptTokens = after.A.Prompt - before.A.Prompt + after.B.Prompt - before.B.Prompt;
         Assert.Equal(8 * 64 + 4 * 32, outputTokens);
-        Assert.Equal(outputTokens, (double)fleet["output_tokens"]!);
-        Assert.Equal(promptTokens, (double)fleet["prompt_tokens"]!);
+        Assert.Equal(outputTokens, (double)fleet["outputTokens"]!);
+        Assert.Equal(promptTokens, (double)fleet["promptTokens"]!);
 
         // Energy: each end of the range reads the last scrape at or before it, up to one scrape interval (plus scrape
         // jitter, 0.5 s allowed) early, the grid's last point is up to one step before --to, and the twins were read up
@@ -85,15 +85,15 @@ public sealed class FleetPrometheusTests
         var edge = PrometheusProcess.ScrapeIntervalSeconds + 0.5 + 1 + 1;
         var bound = 1.1 * (before.A.Watts + before.B.Watts + after.A.Watts + after.B.Watts) * edge;
         var truth = after.A.Joules - before.A.Joules + after.B.Joules - before.B.Joules;
-        var measured = (double)fleet["energy_joules"]!;
+        var measured = (double)fleet["energyJoules"]!;
         Assert.True(Math.Abs(measured - truth) <= bound, $"Fleet energy {measured} J vs the twins' {truth} J: off by more than the bound {bound} J.");
         Assert.True(measured > 0);
 
         var groups = JsonNode.Parse(output)!["groups"]!.AsArray();
         Assert.Equal(2, groups.Count);
         Assert.All(groups, g => Assert.Equal(1, (int)g!["gpus"]!));
-        Assert.Equal(8 * 64, groups.Sum(g => (double)g!["output_tokens"]!) - 4 * 32);
-        Assert.NotNull(fleet["joules_per_output_token"]);
+        Assert.Equal(8 * 64, groups.Sum(g => (double)g!["outputTokens"]!) - 4 * 32);
+        Assert.NotNull(fleet["joulesPerOutputToken"]);
         Assert.Empty(JsonNode.Parse(output)!["warnings"]!.AsArray());
 
         // Chunked queries join into the same series: three points per chunk gives what one chunk gives.
@@ -107,6 +107,13 @@ public sealed class FleetPrometheusTests
             Assert.Equal(series.Points, match.Points);
         }
 
+        // The whole evaluation folded from answers of two points each gives the report one answer per query gives.
+        var options = new FleetOptions { Prometheus = prometheus.Url, From = from, To = to, Step = 1 };
+        var one = await FleetQuery.RunAsync(options, http);
+        var tiny = await FleetQuery.RunAsync(options, new PrometheusRangeClient(http, prometheus.Url) { PointsPerAnswer = 2, FirstChunkPoints = 1 });
+        Assert.Equal(one.ToJson(), tiny.ToJson());
+        Assert.Equal(outputTokens, one.Fleet.OutputTokens);
+
         // The table renders the same run, and --out writes the JSON and the documents beside it.
         var directory = Directory.CreateTempSubdirectory("e2t-fleet-out-").FullName;
         var (tableCode, table, written) = await RunAsync("fleet", "--prometheus", prometheus.Url.ToString(), "--from", from.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
@@ -115,7 +122,7 @@ public sealed class FleetPrometheusTests
         Assert.Equal(["fleet.html", "fleet.json", "fleet.md"], Directory.GetFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Contains(Path.Combine(directory, "fleet.md"), written, StringComparison.Ordinal);
         Assert.Contains("| fleet | 2 | 2 |", File.ReadAllText(Path.Combine(directory, "fleet.md")), StringComparison.Ordinal);
-        Assert.Equal((double)fleet["output_tokens"]!, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "fleet.json")))!["fleet"]!["output_tokens"]!);
+        Assert.Equal((double)fleet["outputTokens"]!, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "fleet.json")))!["fleet"]!["outputTokens"]!);
         Directory.Delete(directory, recursive: true);
         Assert.Contains("fleet", table, StringComparison.Ordinal);
         Assert.Contains("Share of time each constraint binds", table, StringComparison.Ordinal);
@@ -140,7 +147,7 @@ public sealed class FleetPrometheusTests
         Assert.True(code == 0, error);
         Assert.Contains($"instance=\"{b.BaseAddress.Authority}\" has token series but no GPU", error, StringComparison.Ordinal);
         Assert.Contains($"instance=\"{dead.Authority}\" was down", error, StringComparison.Ordinal);
-        Assert.Equal(16, (double)JsonNode.Parse(output)!["fleet"]!["output_tokens"]!);
+        Assert.Equal(16, (double)JsonNode.Parse(output)!["fleet"]!["outputTokens"]!);
 
         // A range from before Prometheus started has no samples: one explained error, exit 1.
         var (emptyCode, _, emptyError) = await RunAsync("fleet", "--prometheus", prometheus.Url.ToString(), "--from", "now-3h", "--to", "now-2h", "--step", "1m");
