@@ -98,6 +98,7 @@ public sealed class FleetEvaluatorTests
         Assert.Null(json["fleet"]!["meanU"]);
         Assert.Equal("no-data", (string?)json["timeline"]![0]!["binding"]);
         Assert.Equal(4, json["timeline"]!.AsArray().Count);
+        EnergyToToken.Tests.Reporting.Schemas.AssertValid(json.ToJsonString(), "e2t.fleet.v1.schema.json");
     }
 
     [Fact]
@@ -142,6 +143,7 @@ public sealed class FleetEvaluatorTests
         Assert.Equal(10_000, batch.BudgetWatts);
         Assert.Equal(FleetConstraint.Demand, report.Fleet.MostlyBinding);
 
+        EnergyToToken.Tests.Reporting.Schemas.AssertValid(report.ToJson(), "e2t.fleet.v1.schema.json");
         var e = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(Options with { GroupBy = "pool", GroupBudgets = new Dictionary<string, double> { ["chatt"] = 520 } }, data));
         Assert.Contains("'chatt'", e.Message, StringComparison.Ordinal);
         Assert.Contains("batch, chat", e.Message, StringComparison.Ordinal);
@@ -164,6 +166,7 @@ public sealed class FleetEvaluatorTests
         Assert.Equal(70, a.JoulesPerOutputToken, 9);
         Assert.Equal(3200, report.Fleet.EnergyJoules, 9);
         Assert.StartsWith("node:", options.Boundary, StringComparison.Ordinal);
+        EnergyToToken.Tests.Reporting.Schemas.AssertValid(report.ToJson(), "e2t.fleet.v1.schema.json");
         Assert.Contains(report.Warnings, w => w.Contains("instance=\"z\", which no token series has", StringComparison.Ordinal));
 
         var noNodes = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(options, data with { NodeEnergy = [] }));

@@ -70,6 +70,7 @@ public sealed class FleetPrometheusTests
             "--to", to.ToString("R", System.Globalization.CultureInfo.InvariantCulture), "--step", "1s", "--json");
         Assert.True(code == 0, error + "\n" + prometheus.Log);
         var fleet = JsonNode.Parse(output)!["fleet"]!;
+        EnergyToToken.Tests.Reporting.Schemas.AssertValid(output, "e2t.fleet.v1.schema.json");
 
         // Tokens: the load starts after --from's scrape and ends well before --to's, so both ends see quiet counters: exact.
         var outputTokens = after.A.Output - before.A.Output + after.B.Output - before.B.Output;
