@@ -1,5 +1,6 @@
 using EnergyToToken.Catalog;
 using EnergyToToken.Production;
+using EnergyToToken.Runs;
 
 namespace EnergyToToken.Analysis;
 
@@ -17,6 +18,23 @@ public sealed record Saturation(string Parameter, double Value, double OutputTok
 
     /// <summary>Whether a gauge is SM activity: DCGM_FI_PROF_SM_ACTIVE, or the twin's <c>sm-active</c>.</summary>
     internal static bool IsSmActivity(string gaugeId) => gaugeId.Replace('-', '_').Contains("SM_ACTIVE", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// What a run's hardware is, the command line's flags over the run's recorded deployment: the one precedence that both
+/// the analysis and the live metrics read, so that a live figure and the run's result name the same κ, C_peak and P_IT.
+/// </summary>
+internal sealed record ResolvedDeployment(string? ModelName, string? AcceleratorName, int Devices, string Precision, double? EnforcedLimitWatts)
+{
+    public static ResolvedDeployment Of(Deployment deployment, AnalysisOptions options) => new(
+        options.ModelArchitecture ?? deployment.ModelArchitecture,
+        options.Accelerator ?? deployment.Accelerator,
+        options.Devices ?? deployment.Devices ?? 1,
+        options.Precision ?? deployment.Precision ?? "bf16",
+        deployment.PowerLimitWatts);
+
+    /// <summary>The devices' power limit each: the enforced one where the run recorded it, else the catalog's spec.</summary>
+    public double LimitWatts(Accelerator accelerator) => EnforcedLimitWatts ?? accelerator.PowerLimitWatts;
 }
 
 /// <summary>
@@ -63,7 +81,8 @@ public sealed record MeasuredProduction(
         }
         double? meanContext = outputSum > 0 ? contextSum / outputSum : null;
 
-        var modelName = options.ModelArchitecture ?? deployment.ModelArchitecture;
+        var hardware = ResolvedDeployment.Of(deployment, options);
+        var modelName = hardware.ModelName;
         double? kappa = options.Kappa;
         var kappaSource = "--kappa";
         if (kappa is null)
@@ -82,10 +101,8 @@ public sealed record MeasuredProduction(
         var epsilonSource = $"gross J per output token over the {headline.Name} window, inside the boundary '{headline.Energy?.Total.Boundary}'";
         if (epsilon is null) missing.Add("ε: no reportable energy (no meter, an invalid run, or a modeled meter without --allow-modeled)");
 
-        var acceleratorName = options.Accelerator ?? deployment.Accelerator;
-        var devices = options.Devices ?? deployment.Devices ?? 1;
-        var precision = options.Precision ?? deployment.Precision ?? "bf16";
-        Accelerator? accelerator = acceleratorName is null ? null : catalogs.Accelerator(acceleratorName);
+        var (devices, precision) = (hardware.Devices, hardware.Precision);
+        Accelerator? accelerator = hardware.AcceleratorName is null ? null : catalogs.Accelerator(hardware.AcceleratorName);
         double? peak = null;
         string? peakSource = null;
         if (accelerator is not null)
@@ -129,10 +146,10 @@ public sealed record MeasuredProduction(
         }
         else if (accelerator is not null)
         {
-            var limit = deployment.PowerLimitWatts ?? accelerator.PowerLimitWatts;
+            var limit = hardware.LimitWatts(accelerator);
             itPower = limit * devices;
             source = Production.ItPowerSource.DeviceLimits;
-            itSource = $"{devices} × {limit:0.#} W {(deployment.PowerLimitWatts is null ? "spec power limit" : "enforced power limit")}";
+            itSource = $"{devices} × {limit:0.#} W {(hardware.EnforcedLimitWatts is null ? "spec power limit" : "enforced power limit")}";
         }
         else
         {

@@ -94,10 +94,8 @@ public static class LiveInputs
     /// </summary>
     public static LiveProductionInputs For(Deployment deployment, AnalysisOptions options, Catalogs catalogs)
     {
-        var modelName = options.ModelArchitecture ?? deployment.ModelArchitecture;
-        var acceleratorName = options.Accelerator ?? deployment.Accelerator;
-        var devices = options.Devices ?? deployment.Devices ?? 1;
-        var precision = options.Precision ?? deployment.Precision ?? "bf16";
+        var hardware = ResolvedDeployment.Of(deployment, options);
+        var (modelName, acceleratorName, devices, precision) = (hardware.ModelName, hardware.AcceleratorName, hardware.Devices, hardware.Precision);
         ModelArchitecture? model = null;
         Accelerator? accelerator = null;
         try
@@ -128,7 +126,7 @@ public static class LiveInputs
             Model = model,
             PeakComputeFlopPerSecond = peak,
             SaturationOutputTokensPerSecond = options.Saturation?.OutputTokensPerSecond,
-            ItPowerWatts = options.ItPowerWatts ?? (accelerator is null ? null : (deployment.PowerLimitWatts ?? accelerator.PowerLimitWatts) * devices),
+            ItPowerWatts = options.ItPowerWatts ?? (accelerator is null ? null : hardware.LimitWatts(accelerator) * devices),
         };
     }
 }
