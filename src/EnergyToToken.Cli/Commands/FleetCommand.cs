@@ -32,6 +32,7 @@ internal static class FleetCommand
     private static readonly Option<string> NodePower = new("--node-power") { Description = "A node power gauge in W (node exporter, IPMI exporter): energy is then the nodes', not the GPUs'." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the evaluation as JSON (schema e2t.fleet.v1) instead of the table." };
     private static readonly Option<string> Out = new("--out") { Description = "Also write fleet.json, fleet.md and a self-contained fleet.html to this directory." };
+    private static readonly Option<string[]> Header = new("--header") { Description = "An HTTP header for every query, 'Name: value' (repeatable): X-Scope-OrgID for Mimir, Authorization for a secured server." };
     private static readonly Option<double?> Timeout = new("--timeout") { Description = "Seconds to wait for each Prometheus answer. Default: 30." };
 
     /// <summary>The clock "now" is read from; tests replace it.</summary>
@@ -42,7 +43,7 @@ internal static class FleetCommand
         var command = new Command("fleet", "Evaluate a serving fleet from Prometheus: tokens/s, J/token, SM activity, IT and facility power against the budget, and the binding constraint per group and over time.")
         {
             Prometheus, From, To, Step, Match, GroupBy, Pue, PueQuery, FacilityBudget, GroupBudget, Saturation, TieTolerance,
-            EnergyMetric, PowerMetric, SmMetric, PromptMetric, GenerationMetric, NodeEnergy, NodePower, Json, Out, Timeout,
+            EnergyMetric, PowerMetric, SmMetric, PromptMetric, GenerationMetric, NodeEnergy, NodePower, Json, Out, Header, Timeout,
         };
         command.SetAction(RunAsync);
         return command;
@@ -52,8 +53,9 @@ internal static class FleetCommand
     {
         try
         {
-            var options = Read(parse);
+            var (options, headers) = Read(parse);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout) ?? 30) };
+            foreach (var (name, value) in headers) http.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
             var report = await FleetQuery.RunAsync(options, http, cancellationToken);
             foreach (var warning in report.Warnings) parse.InvocationConfiguration.Error.WriteLine($"warning: {warning}");
             var json = report.ToJson();
@@ -85,7 +87,7 @@ internal static class FleetCommand
     }
 
     /// <summary>Reads every flag, collecting every problem before failing, so one run names them all.</summary>
-    private static FleetOptions Read(ParseResult parse)
+    private static (FleetOptions Options, IReadOnlyList<(string Name, string Value)> Headers) Read(ParseResult parse)
     {
         var problems = new List<string>();
         var now = Clock.GetUtcNow();
@@ -110,6 +112,15 @@ internal static class FleetCommand
         var step = Try(() => Quantities.ParseDuration(parse.GetValue(Step) ?? "15s", "--step").TotalSeconds);
         if (parse.GetValue(Pue) is not null && parse.GetValue(PueQuery) is not null) problems.Add("Give --pue or --pue-query, not both.");
         if ((parse.GetValue(Timeout) ?? 30) is not (> 0 and <= 86_400)) problems.Add("--timeout must be a positive number of seconds, at most a day (86400).");
+        var headers = new List<(string, string)>();
+        foreach (var header in parse.GetValue(Header) ?? [])
+        {
+            var colon = header.IndexOf(':');
+            var name = colon > 0 ? header[..colon].Trim() : "";
+            if (name.Length == 0 || name.Any(c => c <= ' ' || c >= 127 || "()<>@,;:\\\"/[]?={}".Contains(c)))
+                problems.Add($"--header: '{header}' is not 'Name: value', e.g. --header 'X-Scope-OrgID: tenant-1'.");
+            else headers.Add((name, header[(colon + 1)..].Trim()));
+        }
         var budgets = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var pair in parse.GetValue(GroupBudget) ?? [])
         {
@@ -149,7 +160,7 @@ internal static class FleetCommand
                 },
             };
             problems.AddRange(options.Validate());
-            if (problems.Count == 0) return options;
+            if (problems.Count == 0) return (options, headers);
         }
         throw new EnergyToTokenException(string.Join(Environment.NewLine, problems));
     }

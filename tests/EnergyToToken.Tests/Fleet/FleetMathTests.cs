@@ -95,6 +95,35 @@ public sealed class FleetMathTests
     }
 
     [Fact]
+    public async Task Headers_and_a_path_prefix_reach_the_server_as_Mimir_needs_them_and_a_malformed_header_is_an_error()
+    {
+        var port = PrometheusProcess.FreePort();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<(string? Path, string? Tenant)>();
+        var serve = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            seen.Enqueue((context.Request.Url?.AbsolutePath, context.Request.Headers["X-Scope-OrgID"]));
+            var body = """{"status":"error","errorType":"bad_data","error":"no org id"}"""u8.ToArray();
+            context.Response.StatusCode = 401;
+            await context.Response.OutputStream.WriteAsync(body);
+            context.Response.Close();
+        });
+        var (code, _, error) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", $"http://127.0.0.1:{port}/prometheus", "--from", "1000", "--to", "2000",
+            "--header", "X-Scope-OrgID: tenant-1");
+        await serve;
+        Assert.Equal(1, code);
+        Assert.Contains("(HTTP 401, bad_data): no org id", error, StringComparison.Ordinal);
+        Assert.Equal(("/prometheus/api/v1/query_range", "tenant-1"), Assert.Single(seen));
+
+        var (badCode, _, badError) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "1000", "--to", "2000", "--header", "X-Scope-OrgID tenant-1");
+        Assert.Equal(1, badCode);
+        Assert.Contains("--header: 'X-Scope-OrgID tenant-1' is not 'Name: value'", badError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Every_bad_flag_is_listed_at_once()
     {
         var (code, _, error) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "ftp://x", "--from", "yesterday", "--to", "now", "--step", "fast", "--pue", "0.5", "--p-facility", "-3");
