@@ -60,18 +60,23 @@ internal static partial class Charts
         ShadeBindings(plot, view.Shades, perUnit, binding => $"{binding} binds");
         // The power ceiling in vermillion rather than the orange of its shading, so it stays visible where power binds.
         var styles = new[] { (Blue, 1.6f), (Vermillion, 1.6f), (Green, 2.4f) };
-        for (var i = 0; i < view.Lines.Count; i++)
-        {
-            var l = view.Lines[i];
-            if (l.Seconds.Length == 0) continue;
-            var line = plot.Add.ScatterLine(l.Seconds.Select(t => t / perUnit).ToArray(), l.Values.Select(v => v / scale).ToArray(), styles[i % styles.Length].Item1);
-            line.ConnectStyle = ConnectStyle.StepHorizontal;
-            line.LineWidth = styles[i % styles.Length].Item2;
-            line.LegendText = l.Label;
-        }
+        for (var i = 0; i < view.Lines.Count; i++) StepLine(plot, view.Lines[i], perUnit, scale, styles[i % styles.Length].Item1, styles[i % styles.Length].Item2);
         plot.ShowLegend(Edge.Bottom);
         plot.Axes.SetLimits(0, view.HorizonSeconds / perUnit, 0, (top > 0 ? top / scale : 1) * 1.1);
         return Svg(plot, name, Width, Height + 40);
+    }
+
+    /// <summary>
+    /// A timeline's line as steps, its times divided by <paramref name="perUnit"/> and its values by <paramref name="scale"/>,
+    /// named in the legend; nothing when it has no known value (a legend entry for an invisible line would mislead).
+    /// </summary>
+    private static void StepLine(Plot plot, TimelineLine line, double perUnit, double scale, Color color, float width)
+    {
+        if (!line.Values.Any(double.IsFinite)) return;
+        var drawn = plot.Add.ScatterLine(line.Seconds.Select(t => t / perUnit).ToArray(), line.Values.Select(v => v / scale).ToArray(), color);
+        drawn.ConnectStyle = ConnectStyle.StepHorizontal;
+        drawn.LineWidth = width;
+        drawn.LegendText = line.Label;
     }
 
     /// <summary>Tokens/s in units that keep the axis's figures short: thousands, millions or billions.</summary>
