@@ -1,9 +1,13 @@
 using System.Globalization;
+using EnergyToToken.Analysis;
 using EnergyToToken.Fleet;
 
 namespace EnergyToToken.Reporting;
 
-/// <summary>The fleet evaluation as fleet.md and a self-contained fleet.html (docs/fleet.md), beside fleet.json.</summary>
+/// <summary>
+/// The fleet evaluation as fleet.md and a self-contained fleet.html (docs/fleet.md), beside fleet.json: the headline,
+/// the groups, the timeline's charts (reduced as <see cref="FleetTimelineView"/> says) and the binding shares.
+/// </summary>
 public static class FleetDocument
 {
     public const string JsonFile = "fleet.json";
@@ -16,10 +20,15 @@ public static class FleetDocument
         return [(MarkdownFile, document.ToMarkdown()), (HtmlFile, document.ToHtml())];
     }
 
-    private static ReportDocument Build(FleetReport r)
+    /// <summary>The report's blocks, built under the invariant culture so that its bytes (and ScottPlot's tick labels) are the same on any machine.</summary>
+    internal static ReportDocument Build(FleetReport report) => RunAnalysis.Invariant(() => BuildCore(report));
+
+    private static ReportDocument BuildCore(FleetReport r)
     {
         var o = r.Options;
         var groups = r.Groups.Append(r.Fleet).ToList();
+        var view = FleetTimelineView.Of(r);
+        var steps = $"{ReportDocument.Count(view.Steps)} steps of {StepTimeline.Width(o.Step)} from {Time(r.From)}";
         List<ReportBlock> blocks =
         [
             new ParagraphBlock($"Prometheus {o.Prometheus}, from {Time(r.From)} to {Time(r.To)}, step {ReportDocument.Number(o.Step)} s; "
@@ -43,7 +52,20 @@ public static class FleetDocument
                     ReportDocument.Number(g.DynamicJoulesPerOutputToken), double.IsNaN(g.MeanU) ? "—" : ReportDocument.Number(g.MeanU * 100) + " %",
                     ReportDocument.Number(g.MeanItWatts), ReportDocument.Number(g.PeakItWatts), ReportDocument.Number(g.MeanFacilityWatts), FleetReport.Name(g.MostlyBinding),
                 ])]),
+            new HeadingBlock(1, "Over time", "timeline"),
+            new ChartBlock("chart-rate", "Fleet output tokens/s and what bound it", Charts.FleetRate(view),
+                $"All groups' generated tokens in each step ÷ the step, {steps}; shaded where the fleet's binding constraint was power (orange), compute (blue) or both within the tie tolerance (balanced, grey); unshaded where demand bound or there was no data. {view.LineReduction} {view.ShadeReduction}"),
+            new ChartBlock("chart-power", "IT and facility power", Charts.FleetPower(view, o.FacilityBudgetWatts),
+                $"IT power (blue): every GPU's energy in each step ÷ the step, GPUs matched to no instance included; facility power (vermillion): IT power × PUE, the same line where the PUE is 1; "
+                + (o.FacilityBudgetWatts is { } budget ? $"the facility budget {ReportDocument.Number(budget, "W")} as a grey line. " : "no facility budget was given, so none is drawn. ")
+                + view.LineReduction),
+            new ChartBlock("chart-activity", "The binding rule's two arms: SM activity and power load", Charts.FleetActivity(view, o.Saturation),
+                $"SM activity U (blue, {o.Metrics.SmActive}), the mean of the GPUs that report it, gaps where none does"
+                + (o.FacilityBudgetWatts is not null ? "; the power load (vermillion): facility power ÷ the budget" : "; no facility budget, so no power load")
+                + $"; the saturation threshold {ReportDocument.Number(o.Saturation * 100)} % (grey): below it on both arms demand binds, otherwise the higher arm does. {view.LineReduction}"),
             new HeadingBlock(1, "Share of time each constraint binds", "binding"),
+            new ChartBlock("chart-bindings", "What bound each group, share of the steps", Charts.FleetBindings(groups),
+                "Each group's share of the steps under each constraint of the binding rule, the fleet's last: demand (green), compute (blue), power (orange), balanced (grey), no data (light grey)."),
             new TableBlock(
                 ["group", .. Enum.GetValues<FleetConstraint>().Select(FleetReport.Name)],
                 [.. groups.Select(g => (IReadOnlyList<string>)[g.Name, .. Enum.GetValues<FleetConstraint>().Select(c => ReportDocument.Number(g.BindingShares[c] * 100) + " %")])],
@@ -57,6 +79,7 @@ public static class FleetDocument
         return new ReportDocument("e2t fleet report", blocks, HtmlFile);
     }
 
-    private static string Time(double unix) =>
+    /// <summary>Unix seconds as RFC 3339 UTC, to the second.</summary>
+    internal static string Time(double unix) =>
         DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(unix * 1000)).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 }

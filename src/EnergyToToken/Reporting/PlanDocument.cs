@@ -7,7 +7,7 @@ namespace EnergyToToken.Reporting;
 /// <summary>
 /// A plan's report, <c>plan.md</c> and <c>plan.html</c>, written by <c>e2t plan --out DIR</c> beside <c>plan.json</c>.
 /// Every figure comes from the <see cref="PlanReport"/> that <c>--json</c> prints (so the report says exactly what the
-/// JSON says); the charts reduce long timelines as <see cref="PlanTimelineView"/> says. Documented in docs/reports.md.
+/// JSON says); the charts reduce long timelines as <see cref="StepTimeline"/> says. Documented in docs/reports.md.
 /// </summary>
 public static class PlanDocument
 {
@@ -294,7 +294,7 @@ public static class PlanDocument
 
     /// <summary>The horizon as a reader says it: "365 d (8,760 h)", "24 h", "90 min".</summary>
     internal static string Horizon(double seconds) =>
-        seconds >= 2 * 86_400 && seconds % 86_400 == 0 ? $"{Count(seconds / 86_400)} d ({Count(seconds / 3600)} h)" : PlanTimelineView.Width(seconds);
+        seconds >= 2 * 86_400 && seconds % 86_400 == 0 ? $"{Count(seconds / 86_400)} d ({Count(seconds / 3600)} h)" : StepTimeline.Width(seconds);
 
     private static string Plural(int n, string noun) => $"{Count(n)} {noun}{(n == 1 ? "" : "s")}";
 }

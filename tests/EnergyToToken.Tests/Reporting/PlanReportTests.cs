@@ -124,10 +124,10 @@ public sealed partial class PlanReportTests
             Assert.Equal(2 * 86_400.0, view.ShadeBinSeconds);
             Assert.All(view.Lines, l => Assert.InRange(l.Seconds.Length, 1, Charts.MaxPoints));
             Assert.All(view.Shades, s => Assert.InRange(s.Depth, 0.25, 1));
-            Assert.InRange(view.Shades.Count(s => s.Binding == "power"), 1, PlanTimelineView.MaxShades);
+            Assert.InRange(view.Shades.Count(s => s.Binding == "power"), 1, StepTimeline.MaxShades);
             // Time-weighted means keep the area under the rate: the tokens made.
             var rate = view.Lines[2];
-            var area = Enumerable.Range(0, rate.Seconds.Length - 1).Sum(i => rate.TokensPerSecond[i] * (rate.Seconds[i + 1] - rate.Seconds[i]));
+            var area = Enumerable.Range(0, rate.Seconds.Length - 1).Sum(i => rate.Values[i] * (rate.Seconds[i + 1] - rate.Seconds[i]));
             Close.To(site.Tokens, area, 1e-9);
             Assert.Equal(report.HorizonSeconds, rate.Seconds[^1]);
 
@@ -157,7 +157,7 @@ public sealed partial class PlanReportTests
         Assert.Equal(2 * 365 + 1 + 1, campus.Lines[1].Seconds.Length);
         Assert.Empty(campus.Shades);
         var region = PlanTimelineView.Of(report.Sites[1].Timeline, report.HorizonSeconds);
-        Assert.Equal([new PlanShade("power", 0, report.HorizonSeconds, 1)], region.Shades);
+        Assert.Equal([new TimelineShade("power", 0, report.HorizonSeconds, 1)], region.Shades);
     }
 
     [Theory]
@@ -167,7 +167,7 @@ public sealed partial class PlanReportTests
     [InlineData(0.5, "1 s")]
     [InlineData(400 * 86_400.0, "420 d")]
     public void Bins_have_round_widths(double atLeast, string width) =>
-        Assert.Equal(width, PlanTimelineView.Width(PlanTimelineView.RoundWidth(atLeast)));
+        Assert.Equal(width, StepTimeline.Width(StepTimeline.RoundWidth(atLeast)));
 
     /// <summary>A site whose facility power steps every hour for a year (a daily and a seasonal swing, and a deterministic jitter), above and below its cooling capacity.</summary>
     internal static string HourlyYear()
