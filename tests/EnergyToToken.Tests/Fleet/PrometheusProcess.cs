@@ -1,14 +1,17 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace EnergyToToken.Tests.Fleet;
 
 /// <summary>
-/// A real Prometheus (Debian's /usr/bin/prometheus, installed by test.sh) on a loopback port, scraping the given twins'
-/// <c>/metrics</c> (job vllm) and <c>/dcgm/metrics</c> (job dcgm) every <see cref="ScrapeIntervalSeconds"/>. Both jobs
-/// label a twin's series with the same <c>instance</c>, host:port, which is what <c>--match instance</c> joins on.
+/// A real Prometheus (Debian's /usr/bin/prometheus, installed by test.sh) on a loopback port, scraping whatever jobs it is
+/// given every <see cref="ScrapeIntervalSeconds"/>, or none (a server over backfilled blocks). The twins' form scrapes
+/// <c>/metrics</c> (job vllm) and <c>/dcgm/metrics</c> (job dcgm); both jobs label a twin's series with the same
+/// <c>instance</c>, host:port, which is what <c>--match instance</c> joins on.
 /// </summary>
 internal sealed class PrometheusProcess : IAsyncDisposable
 {
@@ -31,41 +34,60 @@ internal sealed class PrometheusProcess : IAsyncDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     /// <summary>Starts Prometheus scraping <paramref name="vllm"/> as job vllm and <paramref name="dcgm"/> (default: the same) as job dcgm.</summary>
-    public static async Task<PrometheusProcess> StartAsync(IReadOnlyList<Uri> vllm, IReadOnlyList<Uri>? dcgm = null)
+    public static Task<PrometheusProcess> StartAsync(IReadOnlyList<Uri> vllm, IReadOnlyList<Uri>? dcgm = null) =>
+        StartAsync([Job("vllm", "/metrics", vllm), Job("dcgm", "/dcgm/metrics", dcgm ?? vllm)]);
+
+    /// <summary>One <c>scrape_configs</c> entry: a job scraping <paramref name="path"/> on each target's host:port.</summary>
+    public static string Job(string name, string path, IReadOnlyList<Uri> targets) => $"""
+          - job_name: {name}
+            metrics_path: {path}
+            static_configs:
+              - targets: [{string.Join(", ", targets.Select(t => $"'{t.Authority}'"))}]
+        """;
+
+    /// <summary>
+    /// Starts Prometheus with these <c>scrape_configs</c> entries (none: it scrapes nothing). <paramref name="prepare"/>
+    /// runs first with the (empty) storage directory, e.g. to backfill blocks into it; <paramref name="arguments"/> are
+    /// added to the command line.
+    /// </summary>
+    public static async Task<PrometheusProcess> StartAsync(IReadOnlyList<string> jobs, Func<string, Task>? prepare = null, IReadOnlyList<string>? arguments = null)
     {
         Assert.True(File.Exists(Binary), $"{Binary} is missing: test.sh installs Debian's prometheus package (apt-get install -y prometheus).");
         var directory = Directory.CreateTempSubdirectory("e2t-prometheus-").FullName;
-        var targets = string.Join(", ", vllm.Select(t => $"'{t.Authority}'"));
-        var dcgmTargets = string.Join(", ", (dcgm ?? vllm).Select(t => $"'{t.Authority}'"));
+        var data = Path.Combine(directory, "data");
+        Directory.CreateDirectory(data);
         var config = $"""
             global:
               scrape_interval: {ScrapeIntervalSeconds}s
               scrape_timeout: {ScrapeIntervalSeconds}s
               evaluation_interval: {ScrapeIntervalSeconds}s
-            scrape_configs:
-              - job_name: vllm
-                metrics_path: /metrics
-                static_configs:
-                  - targets: [{targets}]
-              - job_name: dcgm
-                metrics_path: /dcgm/metrics
-                static_configs:
-                  - targets: [{dcgmTargets}]
-            """;
+            scrape_configs:{(jobs.Count == 0 ? " []" : "")}
+
+            """ + string.Join("\n", jobs);
         File.WriteAllText(Path.Combine(directory, "prometheus.yml"), config);
+        try
+        {
+            if (prepare is not null) await prepare(data);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
         var port = FreePort();
         var start = new ProcessStartInfo(Binary)
         {
             ArgumentList =
             {
                 $"--config.file={Path.Combine(directory, "prometheus.yml")}",
-                $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+                $"--storage.tsdb.path={data}",
                 $"--web.listen-address=127.0.0.1:{port}",
             },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        foreach (var argument in arguments ?? []) start.ArgumentList.Add(argument);
         var process = Process.Start(start)!;
         var result = new PrometheusProcess(process, directory, new Uri($"http://127.0.0.1:{port}/"));
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (result._log) result._log.AppendLine(e.Data); };
@@ -76,7 +98,11 @@ internal sealed class PrometheusProcess : IAsyncDisposable
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
         while (true)
         {
-            Assert.False(process.HasExited, "Prometheus exited at start:\n" + result.Log);
+            if (process.HasExited)
+            {
+                await result.DisposeAsync();
+                Assert.Fail("Prometheus exited at start:\n" + result.Log);
+            }
             try
             {
                 if ((await http.GetAsync(new Uri(result.Url, "-/ready"))).StatusCode == HttpStatusCode.OK) return result;
@@ -85,9 +111,26 @@ internal sealed class PrometheusProcess : IAsyncDisposable
             {
                 // Not listening yet.
             }
-            Assert.True(Stopwatch.GetTimestamp() < deadline, "Prometheus was not ready within 30 s:\n" + result.Log);
+            if (Stopwatch.GetTimestamp() >= deadline)
+            {
+                await result.DisposeAsync();
+                Assert.Fail("Prometheus was not ready within 30 s:\n" + result.Log);
+            }
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>
+    /// An instant query (<c>GET /api/v1/query</c>) at <paramref name="unixSeconds"/> (default: now): the answer's JSON,
+    /// whatever its status, so that a caller can assert on a refusal's <c>error</c>.
+    /// </summary>
+    public async Task<JsonNode> QueryAsync(string promql, double? unixSeconds = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var query = "api/v1/query?query=" + Uri.EscapeDataString(promql)
+            + (unixSeconds is { } t ? "&time=" + t.ToString("0.###", CultureInfo.InvariantCulture) : "");
+        using var response = await http.GetAsync(new Uri(Url, query));
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
     }
 
     /// <summary>Waits until every target of both jobs has been scraped successfully at least <paramref name="scrapes"/> times.</summary>
@@ -99,11 +142,19 @@ internal sealed class PrometheusProcess : IAsyncDisposable
         while (true)
         {
             var body = await http.GetStringAsync(new Uri(Url, "api/v1/query?query=" + query));
-            var count = System.Text.Json.Nodes.JsonNode.Parse(body)!["data"]!["result"]!.AsArray().Count;
+            var count = JsonNode.Parse(body)!["data"]!["result"]!.AsArray().Count;
             if (count >= targets) return;
             Assert.True(Stopwatch.GetTimestamp() < deadline, $"Prometheus had not scraped {targets} targets {scrapes} times within 30 s:\n{Log}");
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>Each target's job, URL, health and last scrape error, for a failure's message.</summary>
+    public async Task<string> TargetsAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var targets = JsonNode.Parse(await http.GetStringAsync(new Uri(Url, "api/v1/targets")))!["data"]!["activeTargets"]!.AsArray();
+        return string.Join("; ", targets.Select(t => $"{t!["labels"]!["job"]} {t["scrapeUrl"]} {t["health"]} {t["lastError"]}"));
     }
 
     public static int FreePort()
