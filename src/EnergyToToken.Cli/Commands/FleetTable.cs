@@ -20,7 +20,7 @@ internal static class FleetTable
         {
             table.AddRow(
                 Markup.Escape(g.Name), g.Gpus.ToString(CultureInfo.InvariantCulture),
-                Output.Number(g.OutputTokens), Output.Number(Math.Round(g.OutputTokensPerSecond, 1)), Output.Number(Math.Round(g.EnergyJoules, 1)),
+                Output.Number(g.OutputTokens), Output.Number(Math.Round(g.OutputTokensPerSecond, 1)), Output.Number(Math.Round(g.EnergyJoules)),
                 Output.Number(g.JoulesPerOutputToken), g.DynamicJoulesPerOutputToken is { } d ? Output.Number(d) : "n/a",
                 double.IsNaN(g.MeanU) ? "n/a" : Output.Percent(g.MeanU), Output.Number(Math.Round(g.MeanItWatts, 1)), Output.Number(Math.Round(g.MeanFacilityWatts, 1)),
                 FleetReport.Name(g.MostlyBinding));

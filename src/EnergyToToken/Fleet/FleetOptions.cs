@@ -55,8 +55,8 @@ public sealed record FleetOptions
 
     /// <summary>The accounting boundary of the energy, said with every figure.</summary>
     public string Boundary => NodeBoundary
-        ? $"node: whole servers, from {Metrics.NodeEnergy ?? Metrics.NodePower} (measured)"
-        : $"accelerator: GPU boards, from {Metrics.Energy} (or {Metrics.Power} × step) (measured)";
+        ? $"node (whole servers: {Metrics.NodeEnergy ?? Metrics.NodePower}), measured"
+        : $"accelerator (GPU boards: {Metrics.Energy}, else {Metrics.Power} × step), measured";
 
     /// <summary>The whole steps in the range: the timeline's length.</summary>
     public int Steps => Math.Max(1, (int)Math.Floor((To - From) / Step + 1e-9));

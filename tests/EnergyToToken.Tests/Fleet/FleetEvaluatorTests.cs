@@ -165,7 +165,7 @@ public sealed class FleetEvaluatorTests
         Assert.Equal(1200, a.AcceleratorEnergyJoules, 9);
         Assert.Equal(70, a.JoulesPerOutputToken, 9);
         Assert.Equal(3200, report.Fleet.EnergyJoules, 9);
-        Assert.StartsWith("node:", options.Boundary, StringComparison.Ordinal);
+        Assert.StartsWith("node (", options.Boundary, StringComparison.Ordinal);
         EnergyToToken.Tests.Reporting.Schemas.AssertValid(report.ToJson(), "e2t.fleet.v1.schema.json");
         Assert.Contains(report.Warnings, w => w.Contains("instance=\"z\", which no token series has", StringComparison.Ordinal));
 

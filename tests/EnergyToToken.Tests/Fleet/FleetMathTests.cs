@@ -124,6 +124,18 @@ public sealed class FleetMathTests
     }
 
     [Fact]
+    public async Task A_number_flag_reads_a_dot_in_every_culture_and_a_comma_is_an_explained_error()
+    {
+        // 0.9 is read as 0.9 (not 9) and refused as a PUE below 1; 1,5 is not a number anywhere.
+        var (code, _, error) = await Cultures.In("de-DE", () => FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "1000", "--to", "2000", "--pue", "0.9"));
+        Assert.Equal(1, code);
+        Assert.Contains("--pue must be at least 1; got 0.9", error, StringComparison.Ordinal);
+        var (comma, _, commaError) = await Cultures.In("de-DE", () => FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "1000", "--to", "2000", "--p-facility", "1,5"));
+        Assert.Equal(1, comma);
+        Assert.Contains("--p-facility: '1,5' is not a number; write decimals with a dot", commaError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Every_bad_flag_is_listed_at_once()
     {
         var (code, _, error) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "ftp://x", "--from", "yesterday", "--to", "now", "--step", "fast", "--pue", "0.5", "--p-facility", "-3");
