@@ -65,6 +65,18 @@ switch (args.FirstOrDefault())
         // validate-attribution-reanalyze DIR: the kept runs analysed again (with the library as built now) and compared with their ground truth.
         AttributionValidation.Reanalyze(args[1]);
         break;
+    case "fleet-synthetic":
+        // fleet-synthetic [GPUS [HOURS [STEP_S]]]: e2t fleet over a synthetic fleet backfilled into a real Prometheus.
+        await FleetCommands.Synthetic(
+            args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000,
+            args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 24,
+            args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 15);
+        break;
+    case "fleet-measure":
+        // fleet-measure URL FROM TO STEP_S: the child process of fleet-synthetic, so that its peak working set is the evaluation's own.
+        FleetCommands.Measure(new Uri(args[1]), double.Parse(args[2], CultureInfo.InvariantCulture), double.Parse(args[3], CultureInfo.InvariantCulture),
+            double.Parse(args[4], CultureInfo.InvariantCulture), inChild: false);
+        break;
     case "twin-serve":
         // twin-serve STREAMS DEVICES [CONTEXT_TOKENS [STEP_OVERHEAD_S]]: the child process of the twin and client benches.
         await TwinCommands.Serve(
