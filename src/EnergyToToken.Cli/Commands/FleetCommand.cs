@@ -35,6 +35,11 @@ internal static class FleetCommand
     private static readonly Option<string[]> Header = new("--header") { Description = "An HTTP header for every query, 'Name: value' (repeatable): X-Scope-OrgID for Mimir, Authorization for a secured server." };
     private static readonly Option<double?> Timeout = new("--timeout") { Description = "Seconds to wait for each Prometheus answer. Default: 30." };
 
+    /// <summary>FleetOptions' own defaults, read rather than written again here.</summary>
+    private static readonly FleetOptions Defaults = new() { Prometheus = new Uri("http://localhost:9090/"), From = 0, To = 0 };
+
+    private const double DefaultTimeoutSeconds = 30;
+
     /// <summary>The clock "now" is read from; tests replace it.</summary>
     internal static TimeProvider Clock { get; set; } = TimeProvider.System;
 
@@ -54,12 +59,13 @@ internal static class FleetCommand
         try
         {
             var (options, headers) = Read(parse);
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout) ?? 30) };
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout) ?? DefaultTimeoutSeconds) };
             foreach (var (name, value) in headers) http.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
             var report = await FleetQuery.RunAsync(options, http, cancellationToken);
             foreach (var warning in report.Warnings) parse.InvocationConfiguration.Error.WriteLine($"warning: {warning}");
-            var json = report.ToJson();
-            if (parse.GetValue(Out) is { } directory) Write(parse, directory, report, json);
+            // The JSON carries every step: written only where asked for.
+            var json = parse.GetValue(Json) || parse.GetValue(Out) is not null ? report.ToJson() : null;
+            if (parse.GetValue(Out) is { } directory) Write(parse, directory, report, json!);
             if (parse.GetValue(Json)) parse.InvocationConfiguration.Output.WriteLine(json);
             else FleetTable.Render(Output.Console(parse), report);
             return ExitCodes.Success;
@@ -109,9 +115,9 @@ internal static class FleetCommand
             problems.Add($"--prometheus: '{text}' is not an http(s) URL, e.g. http://localhost:9090.");
         var from = Try(() => FleetTime.Parse(parse.GetValue(From)!, "--from", now));
         var to = Try(() => FleetTime.Parse(parse.GetValue(To) ?? "now", "--to", now));
-        var step = Try(() => Quantities.ParseDuration(parse.GetValue(Step) ?? "15s", "--step").TotalSeconds);
+        var step = Try(() => parse.GetValue(Step) is { } text ? Quantities.ParseDuration(text, "--step").TotalSeconds : Defaults.Step);
         if (parse.GetValue(Pue) is not null && parse.GetValue(PueQuery) is not null) problems.Add("Give --pue or --pue-query, not both.");
-        if ((parse.GetValue(Timeout) ?? 30) is not (> 0 and <= 86_400)) problems.Add("--timeout must be a positive number of seconds, at most a day (86400).");
+        if ((parse.GetValue(Timeout) ?? DefaultTimeoutSeconds) is not (> 0 and <= 86_400)) problems.Add("--timeout must be a positive number of seconds, at most a day (86400).");
         var headers = new List<(string, string)>();
         foreach (var header in parse.GetValue(Header) ?? [])
         {
@@ -140,14 +146,14 @@ internal static class FleetCommand
                 From = from!.Value,
                 To = to!.Value,
                 Step = step!.Value,
-                Match = parse.GetValue(Match) ?? "instance",
+                Match = parse.GetValue(Match) ?? Defaults.Match,
                 GroupBy = parse.GetValue(GroupBy),
-                Pue = parse.GetValue(Pue) ?? 1,
+                Pue = parse.GetValue(Pue) ?? Defaults.Pue,
                 PueQuery = parse.GetValue(PueQuery),
                 FacilityBudgetWatts = parse.GetValue(FacilityBudget),
                 GroupBudgets = budgets,
-                Saturation = parse.GetValue(Saturation) ?? 0.9,
-                TieTolerance = parse.GetValue(TieTolerance) ?? 0.05,
+                Saturation = parse.GetValue(Saturation) ?? Defaults.Saturation,
+                TieTolerance = parse.GetValue(TieTolerance) ?? Defaults.TieTolerance,
                 Metrics = new FleetMetrics
                 {
                     Energy = parse.GetValue(EnergyMetric) ?? defaults.Energy,

@@ -22,6 +22,7 @@ public sealed class FleetAccumulator
     private readonly double[] _pueSum;
     private readonly int[] _pueCount;
     private readonly HashSet<string> _pueSeries = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _skipped = new(StringComparer.Ordinal);
     private bool _anyGpuEnergy;
     private bool _anyNode;
 
@@ -82,8 +83,23 @@ public sealed class FleetAccumulator
     public void AddPue(RangeSeries series)
     {
         _pueSeries.Add(series.Key);
-        Gauge(series, _pueSum, _pueCount, 1);
+        // A PUE below 1 is a meter fault (the facility cannot draw less than its IT): left out, like a missing sample.
+        var usable = series.Points.Where(p => p.Value >= 1 && double.IsFinite(p.Value)).ToList();
+        Skip(Pue, series.Points.Count - usable.Count);
+        Gauge(series with { Points = usable }, _pueSum, _pueCount, 1);
     }
+
+    /// <summary>What the PUE's skipped samples are counted under.</summary>
+    private const string Pue = "the PUE";
+
+    /// <summary>Counts skipped samples of <paramref name="kind"/> for the warning.</summary>
+    private void Skip(string kind, long count = 1)
+    {
+        if (count > 0) _skipped[kind] = _skipped.GetValueOrDefault(kind) + count;
+    }
+
+    /// <summary>A series' name for a warning: its metric name, or what it stands for when an expression dropped the name.</summary>
+    private static string Name(RangeSeries series, string otherwise) => series.Label("__name__") is { Length: > 0 } name ? name : otherwise;
 
     /// <exception cref="EnergyToTokenException">No token series, no energy series, or a group budget names no group.</exception>
     public FleetReport Finish()
@@ -101,8 +117,10 @@ public sealed class FleetAccumulator
 
         double[]? Energy(Member member) => node ? member.Node : member.Energy;
         var what = node ? "node energy or power" : "GPU energy or power";
-        foreach (var (key, member) in _members.Where(p => p.Value.Group is null && (Energy(p.Value) is not null || p.Value.Gpus.Count > 0)))
+        foreach (var (key, member) in _members.Where(p => p.Value.Group is null && Energy(p.Value) is not null))
             warnings($"{(node ? "Node" : $"{member.Gpus.Count} GPU")} series have {o.Match}=\"{key}\", which no token series has: their energy is in no group's J/token but in the fleet's IT power.");
+        foreach (var (kind, count) in _skipped.Where(p => p.Value > 0))
+            warnings($"{count} samples of {kind} were skipped: {(kind == Pue ? "a PUE below 1, or not a finite number" : "not finite numbers (NaN or ±Inf)")}.");
         foreach (var (key, _) in instances.Where(p => Energy(p.Value) is null))
             warnings($"Instance {o.Match}=\"{key}\" has token series but no {what} series with the same {o.Match}: its tokens count, its energy is missing (is the exporter scraped, and does --match name a label both carry?).");
 
@@ -114,34 +132,40 @@ public sealed class FleetAccumulator
             else if (_pueSeries.Count > 1) warnings($"--pue-query returned {_pueSeries.Count} series; their mean is the PUE.");
         }
 
-        // The fleet's IT power includes every series, matched or not: the budget sees them all.
-        var all = _members.Values.ToList();
-        var fleetEnergy = Sum(all.Select(Energy));
-        var facilityWatts = new double[_steps];
-        for (var k = 0; k < _steps; k++) facilityWatts[k] = fleetEnergy[k] / o.Step * pue[k];
-        var fleetLoad = facilityWatts.Select(w => o.FacilityBudgetWatts is { } b ? w / b : double.NaN).ToArray();
-
         var groupNames = instances.Select(p => p.Value.Group!).Distinct().Order(StringComparer.Ordinal).ToList();
         var unknown = o.GroupBudgets.Keys.Where(g => !groupNames.Contains(g)).ToList();
         if (unknown.Count > 0)
             throw new EnergyToTokenException($"--group-budget names {string.Join(", ", unknown.Select(g => $"'{g}'"))}, but no group has that name; the groups by '{o.GroupLabel}' are: {string.Join(", ", groupNames)}. Name one of them, or drop the budget.");
 
+        double[] Facility(double[] energy) => [.. energy.Select((e, k) => e / o.Step * pue[k])];
+        double[] Load(double[] facility, double? budget) => [.. facility.Select(w => budget is { } b ? w / b : double.NaN)];
+        var energies = groupNames.ToDictionary(g => g, g => Sum(instances.Where(p => p.Value.Group == g).Select(p => Energy(p.Value))), StringComparer.Ordinal);
+
+        // The fleet's IT power includes every series, matched or not: the budgets see them all. A group with its own
+        // budget (a hall, a feed) is judged against it alone; the rest of the fleet, GPUs matched to no instance
+        // included, shares --p-facility; the fleet as a whole has the sum of the budgets.
+        var all = _members.Values.ToList();
+        var fleetEnergy = Sum(all.Select(Energy));
+        var facilityWatts = Facility(fleetEnergy);
+        var shared = (double[])facilityWatts.Clone();
+        foreach (var (name, budgetWatts) in o.GroupBudgets)
+        {
+            var own = Facility(energies[name]);
+            for (var k = 0; k < _steps; k++) shared[k] -= own[k];
+        }
+        var sharedLoad = Load(shared, o.FacilityBudgetWatts);
+        var fleetBudget = o.FacilityBudgetWatts is { } p ? p + o.GroupBudgets.Values.Sum()
+            : groupNames.All(o.GroupBudgets.ContainsKey) ? o.GroupBudgets.Values.Sum() : (double?)null;
+
         var groups = new List<FleetGroup>();
         foreach (var name in groupNames)
         {
             var members = instances.Where(p => p.Value.Group == name).ToList();
-            var energy = Sum(members.Select(p => Energy(p.Value)));
-            var load = fleetLoad;
-            if (o.GroupBudgets.TryGetValue(name, out var budget))
-            {
-                // A group with its own budget (a hall, a feed) is judged against it alone.
-                load = new double[_steps];
-                for (var k = 0; k < _steps; k++) load[k] = energy[k] / o.Step * pue[k] / budget;
-            }
+            var own = o.GroupBudgets.TryGetValue(name, out var b) ? b : (double?)null;
             groups.Add(Summarize(name, [.. members.Select(p => p.Key)], members.Sum(p => p.Value.Gpus.Count), members.Select(p => p.Value).ToList(),
-                energy, pue, load, o.GroupBudgets.TryGetValue(name, out var b) ? b : o.FacilityBudgetWatts));
+                energies[name], pue, own is { } w ? Load(Facility(energies[name]), w) : sharedLoad, own ?? o.FacilityBudgetWatts));
         }
-        var fleet = Summarize("fleet", [.. instances.Select(p => p.Key)], all.Sum(x => x.Gpus.Count), all, fleetEnergy, pue, fleetLoad, o.FacilityBudgetWatts);
+        var fleet = Summarize("fleet", [.. instances.Select(p => p.Key)], all.Sum(x => x.Gpus.Count), all, fleetEnergy, pue, Load(facilityWatts, fleetBudget), fleetBudget);
 
         var timeline = new List<FleetStep>(_steps);
         for (var k = 0; k < _steps; k++)
@@ -240,8 +264,10 @@ public sealed class FleetAccumulator
     }
 
     /// <summary>
-    /// Adds a counter's increases to the steps that end them, as <see cref="CounterMath.StepIncreases"/> does, carrying the
-    /// series' last value from one piece to the next so that the increase across a chunk boundary is kept.
+    /// Adds a counter's increases to the steps that end them: between consecutive samples the increase lands in the step
+    /// of the later one, so where samples are missing the increase across the gap lands in the step that ends it and
+    /// totals are kept. The series' last value carries from one piece to the next, so an increase across a chunk
+    /// boundary is kept too.
     /// </summary>
     private void Counter(char kind, RangeSeries series, double[] into, double scale)
     {
@@ -249,7 +275,11 @@ public sealed class FleetAccumulator
         var has = _lastCounter.TryGetValue(key, out var previous);
         foreach (var p in series.Points)
         {
-            if (double.IsNaN(p.Value)) continue;
+            if (!double.IsFinite(p.Value))
+            {
+                Skip(Name(series, "a counter"));
+                continue;
+            }
             if (has)
             {
                 var k = CounterMath.Index(p.UnixSeconds, _options.From, _options.Step) - 1;
@@ -267,7 +297,12 @@ public sealed class FleetAccumulator
         foreach (var p in series.Points)
         {
             var k = CounterMath.Index(p.UnixSeconds, _options.From, _options.Step) - 1;
-            if (k < 0 || k >= _steps || double.IsNaN(p.Value)) continue;
+            if (k < 0 || k >= _steps) continue;
+            if (!double.IsFinite(p.Value))
+            {
+                Skip(Name(series, "a gauge"));
+                continue;
+            }
             sum[k] += p.Value * scale;
             if (count is not null) count[k]++;
         }

@@ -68,7 +68,9 @@ public sealed record FleetOptions
         if (!(To > From)) problems.Add($"--to ({Format(To)}) must be after --from ({Format(From)}).");
         if (!(Step > 0) || double.IsInfinity(Step)) problems.Add($"--step must be a positive duration; got {Format(Step)} s.");
         else if (To > From && (To - From) / Step > 1_000_000) problems.Add($"--step {Format(Step)} s over {Format(To - From)} s gives more than 1,000,000 steps; use a longer step.");
-        if (string.IsNullOrWhiteSpace(Match)) problems.Add("--match must name a label.");
+        else if (Step < 0.001 || Math.Abs(Step * 1000 - Math.Round(Step * 1000)) > 1e-6) problems.Add($"--step must be a whole number of milliseconds (Prometheus's resolution), at least 1ms; got {Step.ToString("R", CultureInfo.InvariantCulture)} s.");
+        // The match label goes into PromQL (on(...)), so it must be a label name PromQL can write bare.
+        if (!System.Text.RegularExpressions.Regex.IsMatch(Match, "^[a-zA-Z_][a-zA-Z0-9_]*$")) problems.Add($"--match: '{Match}' is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*); relabel a dotted name at scrape time.");
         if (GroupBy is { } g && string.IsNullOrWhiteSpace(g)) problems.Add("--group-by must name a label.");
         if (!(Pue >= 1) || double.IsInfinity(Pue)) problems.Add($"--pue must be at least 1; got {Format(Pue)}.");
         if (FacilityBudgetWatts is { } b && (!(b > 0) || double.IsInfinity(b))) problems.Add($"--p-facility must be a positive power in W; got {Format(b)}.");

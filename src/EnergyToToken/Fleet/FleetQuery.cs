@@ -31,19 +31,24 @@ public static class FleetQuery
         if (m.NodeEnergy is { } nodeEnergy) await Query(nodeEnergy, fleet.AddNodeEnergy);
         if (m.NodePower is { } nodePower) await Query(nodePower, fleet.AddNodePower);
         if (options.PueQuery is { } pue) await Query(pue, fleet.AddPue);
-        // Only the down points come back, so a healthy fleet's up series cost nothing.
-        var down = new Dictionary<string, (RangeSeries Labels, int Points)>(StringComparer.Ordinal);
-        await Query("up == 0", s => down[s.Key] = (s, down.GetValueOrDefault(s.Key).Points + s.Points.Count));
+        // How often each target was down, counted by Prometheus in one instant query: one number per target that was
+        // ever down, however long the range and however many targets there are.
+        var range = (long)Math.Round((end - options.From) * 1000);
+        var step = (long)Math.Round(options.Step * 1000);
+        var down = await client.QueryInstantAsync($"count_over_time((up == 0)[{range}ms:{step}ms])", end, cancellationToken);
         var report = fleet.Finish();
-        return report with { Warnings = [.. DownTargets(down.Values.ToList(), options.Steps + 1), .. report.Warnings] };
+        return report with
+        {
+            Warnings = [.. client.Warnings, .. DownTargets([.. down.Select(d => (d, (int)d.Points.Sum(p => p.Value)))], options.Steps), .. report.Warnings],
+        };
     }
 
     /// <summary>
-    /// Targets whose <c>up</c> was 0 at some of the range's <paramref name="points"/>: their series have gaps or are
+    /// Targets whose <c>up</c> was 0 at some of the range's <paramref name="steps"/> steps: their series have gaps or are
     /// missing there, so the figures undercount; named so that the reader knows which.
     /// </summary>
-    public static IEnumerable<string> DownTargets(IReadOnlyList<(RangeSeries Labels, int Points)> down, int points) =>
-        down.Where(d => d.Points > 0)
+    public static IEnumerable<string> DownTargets(IReadOnlyList<(RangeSeries Labels, int Steps)> down, int steps) =>
+        down.Where(d => d.Steps > 0)
             .OrderBy(d => d.Labels.Label("job"), StringComparer.Ordinal).ThenBy(d => d.Labels.Label("instance"), StringComparer.Ordinal)
-            .Select(d => $"Target job=\"{d.Labels.Label("job")}\" instance=\"{d.Labels.Label("instance")}\" was down at {d.Points} of {points} points of the range: its series are missing there and the figures undercount.");
+            .Select(d => $"Target job=\"{d.Labels.Label("job")}\" instance=\"{d.Labels.Label("instance")}\" was down in {d.Steps} of the range's {steps} steps: its series are missing there and the figures undercount.");
 }

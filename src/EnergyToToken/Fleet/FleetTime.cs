@@ -17,8 +17,9 @@ public static class FleetTime
         if (t == "now") return nowSeconds;
         if (t.StartsWith("now-", StringComparison.Ordinal))
             return nowSeconds - Quantities.ParseDuration(t[4..], what).TotalSeconds;
+        // To the millisecond, Prometheus's resolution, so the grid asked for is the grid answered.
         if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var unix) && double.IsFinite(unix))
-            return unix;
+            return Math.Round(unix, 3);
         if (DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
             return instant.ToUnixTimeMilliseconds() / 1000.0;
         throw new EnergyToTokenException($"{what}: '{text}' is not a time. Use RFC 3339 (2026-11-26T05:00:00Z), Unix seconds, now, or now-DURATION (now-1h).");

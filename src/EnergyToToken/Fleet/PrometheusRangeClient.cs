@@ -25,32 +25,41 @@ public sealed record RangeSeries(IReadOnlyDictionary<string, string> Labels, IRe
 /// </summary>
 public sealed class PrometheusRangeClient(HttpClient http, Uri server)
 {
-    /// <summary>Prometheus refuses a range query with more than 11,000 points per series; chunks stay under it.</summary>
-    public const int MaxPointsPerQuery = 11_000;
+    /// <summary>Points per chunk and series: under Prometheus's limit of 11,000 points per series, with room for the inclusive end.</summary>
+    public const int PointsPerChunk = 10_000;
 
-    /// <summary>Points per chunk and series: below the limit with room for the inclusive end point.</summary>
-    public int PointsPerChunk { get; init; } = 10_000;
+    /// <summary>Points per answer; tests shrink it to exercise chunking against a real server; the constants otherwise.</summary>
+    internal int AnswerPoints { get; init; } = PointsPerAnswer;
 
-    /// <summary>
-    /// Points per answer across all its series. An answer is parsed whole, so this bounds the memory one query takes
-    /// (about 60 bytes a point, JSON and its index): 250,000 points is about 15 MB.
-    /// </summary>
-    public int PointsPerAnswer { get; init; } = 250_000;
+    /// <inheritdoc cref="FirstChunkPoints"/>
+    internal int FirstPoints { get; init; } = FirstChunkPoints;
 
     /// <summary>
-    /// Steps in the first chunk, before the number of series is known; later chunks are sized from the series the
-    /// previous one returned, so a query of a few series over a day is a handful of requests.
+    /// Points per answer across all its series, the target chunks are sized to. An answer is held whole while it is
+    /// parsed, so this bounds the memory one query takes (about 25 bytes a point on the wire): 250,000 points is about 6 MB.
     /// </summary>
-    public int FirstChunkPoints { get; init; } = 240;
+    public const int PointsPerAnswer = 250_000;
 
-    /// <summary>The chunks a range is split into: [start, end] pairs on the step grid, each under <paramref name="pointsPerChunk"/> points.</summary>
-    public static IReadOnlyList<(double Start, double End)> Chunks(double start, double end, double step, int pointsPerChunk)
+    /// <summary>
+    /// Steps in the first chunk, before the number of series is known. Later chunks are sized from the most series any
+    /// answer has had, and grow at most fourfold, so a metric that appears mid-range cannot make one answer huge; a
+    /// query that has returned nothing yet grows no further than <see cref="EmptyChunkPoints"/>.
+    /// </summary>
+    public const int FirstChunkPoints = 8;
+
+    /// <summary>The largest chunk while a query has returned no series: 1,000 series appearing in it stay near the target.</summary>
+    public const int EmptyChunkPoints = 240;
+
+    /// <summary>Warnings Prometheus (or Thanos, partial answers) attached to its answers, each once.</summary>
+    public IReadOnlyCollection<string> Warnings => _warnings;
+
+    private readonly SortedSet<string> _warnings = new(StringComparer.Ordinal);
+
+    /// <summary>The size of the chunk after one of <paramref name="current"/> steps, given the most series an answer has had.</summary>
+    public int NextChunkPoints(int current, int mostSeries)
     {
-        var chunks = new List<(double, double)>();
-        var span = step * (pointsPerChunk - 1);
-        for (var s = start; s <= end; s += span + step)
-            chunks.Add((s, Math.Min(end, s + span)));
-        return chunks;
+        var fits = mostSeries == 0 ? EmptyChunkPoints : Math.Max(1, AnswerPoints / mostSeries);
+        return (int)Math.Clamp(Math.Min(fits, 4L * current), 1, PointsPerChunk);
     }
 
     /// <summary>
@@ -61,17 +70,18 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
     /// <exception cref="EnergyToTokenException">The server cannot be reached, answers an HTTP error, or reports an error for the query.</exception>
     public async Task QueryRangeAsync(string query, double start, double end, double step, Action<RangeSeries> onSeries, CancellationToken cancellationToken = default)
     {
+        // Grid points by index, so that chunk edges do not drift with repeated float addition.
         var total = (long)Math.Round((end - start) / step) + 1;
-        if (total < 1) return;
-        var chunkPoints = (int)Math.Min(total, Math.Min(PointsPerChunk, FirstChunkPoints));
-        for (var s = start; s <= end + step * 1e-9;)
+        var chunk = FirstPoints;
+        var mostSeries = 0;
+        for (long first = 0; first < total;)
         {
-            var e = Math.Min(end, s + step * (chunkPoints - 1));
-            var series = await QueryChunkAsync(query, s, e, step, cancellationToken);
-            foreach (var (labels, points) in series) onSeries(new RangeSeries(labels, points));
-            // Size the next chunk to the series this one returned: under both the per-series and the per-answer limit.
-            chunkPoints = (int)Math.Clamp(PointsPerAnswer / Math.Max(1, series.Count), 1, PointsPerChunk);
-            s = e + step;
+            var points = (int)Math.Min(chunk, total - first);
+            var series = await QueryChunkAsync(query, start + first * step, start + (first + points - 1) * step, step, cancellationToken);
+            foreach (var (labels, values) in series) onSeries(new RangeSeries(labels, values));
+            mostSeries = Math.Max(mostSeries, series.Count);
+            first += points;
+            chunk = NextChunkPoints(chunk, mostSeries);
         }
     }
 
@@ -88,16 +98,27 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
         return joined.Values.Select(v => new RangeSeries(v.Labels, v.Points)).ToList();
     }
 
-    private async Task<List<(Dictionary<string, string> Labels, List<RangePoint> Points)>> QueryChunkAsync(string query, double start, double end, double step, CancellationToken cancellationToken)
+    /// <summary>
+    /// An instant query (<c>POST /api/v1/query</c>) at <paramref name="time"/>: one point per series. For aggregates over
+    /// the range, such as how often each target was down, whose answer is one number per series however long the range.
+    /// </summary>
+    /// <exception cref="EnergyToTokenException">As <see cref="QueryRangeAsync(string, double, double, double, Action{RangeSeries}, CancellationToken)"/>.</exception>
+    public async Task<IReadOnlyList<RangeSeries>> QueryInstantAsync(string query, double time, CancellationToken cancellationToken = default)
     {
-        var url = new Uri(server, "api/v1/query_range");
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["query"] = query,
-            ["start"] = start.ToString("0.###", CultureInfo.InvariantCulture),
-            ["end"] = end.ToString("0.###", CultureInfo.InvariantCulture),
-            ["step"] = step.ToString("0.###", CultureInfo.InvariantCulture),
-        });
+        var answer = await PostAsync("api/v1/query", query, new() { ["query"] = query, ["time"] = Seconds(time) }, "vector", cancellationToken);
+        return [.. answer.Select(s => new RangeSeries(s.Labels, s.Points))];
+    }
+
+    private Task<List<(Dictionary<string, string> Labels, List<RangePoint> Points)>> QueryChunkAsync(string query, double start, double end, double step, CancellationToken cancellationToken) =>
+        PostAsync("api/v1/query_range", query, new() { ["query"] = query, ["start"] = Seconds(start), ["end"] = Seconds(end), ["step"] = Seconds(step) }, "matrix", cancellationToken);
+
+    /// <summary>Times and steps in seconds to the millisecond, Prometheus's resolution (FleetOptions keeps the step whole milliseconds).</summary>
+    private static string Seconds(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private async Task<List<(Dictionary<string, string> Labels, List<RangePoint> Points)>> PostAsync(string path, string query, Dictionary<string, string> fields, string resultType, CancellationToken cancellationToken)
+    {
+        var url = new Uri(server, path);
+        using var form = new FormUrlEncodedContent(fields);
         HttpResponseMessage response;
         byte[] body;
         try
@@ -116,18 +137,20 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
         {
             throw new EnergyToTokenException($"Prometheus at {server} did not answer within {http.Timeout.TotalSeconds:0} s.", e);
         }
-        using (response) return Parse(body, (int)response.StatusCode, query, server);
+        using (response) return Parse(body, (int)response.StatusCode, query, server, _warnings, resultType);
     }
 
     /// <summary>Parses a query_range answer (pure): the matrix, or an explained failure for an HTTP error or <c>"status":"error"</c>.</summary>
-    public static List<(Dictionary<string, string> Labels, List<RangePoint> Points)> Parse(string body, int statusCode, string query, Uri server) =>
-        Parse(System.Text.Encoding.UTF8.GetBytes(body), statusCode, query, server);
+    public static List<(Dictionary<string, string> Labels, List<RangePoint> Points)> Parse(string body, int statusCode, string query, Uri server, ISet<string>? warnings = null, string resultType = "matrix") =>
+        Parse(System.Text.Encoding.UTF8.GetBytes(body), statusCode, query, server, warnings, resultType);
 
     /// <summary>
     /// Parses a query_range answer from its UTF-8 bytes, as it came off the wire, with a forward-only reader: an answer
     /// can hold a quarter of a million points, and a document tree of it would cost several times its size.
     /// </summary>
-    public static List<(Dictionary<string, string> Labels, List<RangePoint> Points)> Parse(ReadOnlyMemory<byte> body, int statusCode, string query, Uri server)
+    /// <param name="warnings">Where the answer's <c>warnings</c> go (Thanos's partial answers say what is missing there).</param>
+    /// <param name="expected">The result type the query asks for: <c>matrix</c> for a range query, <c>vector</c> for an instant one.</param>
+    public static List<(Dictionary<string, string> Labels, List<RangePoint> Points)> Parse(ReadOnlyMemory<byte> body, int statusCode, string query, Uri server, ISet<string>? warnings = null, string expected = "matrix")
     {
         string? status = null, errorType = null, error = null, resultType = null;
         var result = new List<(Dictionary<string, string>, List<RangePoint>)>();
@@ -140,13 +163,18 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
                 if (reader.ValueTextEquals("status")) status = ReadString(ref reader);
                 else if (reader.ValueTextEquals("errorType")) errorType = ReadString(ref reader);
                 else if (reader.ValueTextEquals("error")) error = ReadString(ref reader);
+                else if (reader.ValueTextEquals("warnings") && warnings is not null)
+                {
+                    Expect(ref reader, JsonTokenType.StartArray);
+                    while (Next(ref reader) == JsonTokenType.String) warnings.Add($"Prometheus warned about '{query}': {reader.GetString()}");
+                }
                 else if (reader.ValueTextEquals("data"))
                 {
                     Expect(ref reader, JsonTokenType.StartObject);
                     while (Next(ref reader) == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("resultType")) resultType = ReadString(ref reader);
-                        else if (reader.ValueTextEquals("result") && resultType is null or "matrix") ReadMatrix(ref reader, result);
+                        else if (reader.ValueTextEquals("result") && (resultType is null || resultType == expected)) ReadSeries(ref reader, result);
                         else Skip(ref reader);
                     }
                 }
@@ -161,16 +189,16 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
             throw new EnergyToTokenException($"Prometheus at {server} answered HTTP {statusCode} to the query '{query}' with something that is not its JSON API: {head.Trim()} Is the URL the Prometheus server's root?");
         }
         if (status != "success") throw Refused(server, query, statusCode, errorType ?? "unknown", error ?? $"status {status ?? "missing"}");
-        if (resultType != "matrix")
-            throw new EnergyToTokenException($"Prometheus answered the range query '{query}' with a {resultType ?? "missing result type"}, not a matrix.");
+        if (resultType != expected)
+            throw new EnergyToTokenException($"Prometheus answered the query '{query}' with a {resultType ?? "missing result type"}, not a {expected}.");
         return result;
     }
 
     private static EnergyToTokenException Refused(Uri server, string query, int statusCode, string? kind, string? message) =>
         new($"Prometheus at {server} refused the query '{query}' (HTTP {statusCode}, {kind}): {message}");
 
-    /// <summary>The result array: series objects of <c>metric</c> (labels) and <c>values</c> ([time, "value"] pairs).</summary>
-    private static void ReadMatrix(ref Utf8JsonReader reader, List<(Dictionary<string, string>, List<RangePoint>)> result)
+    /// <summary>The result array: series objects of <c>metric</c> (labels) and <c>values</c> ([time, "value"] pairs), or <c>value</c> (one pair) in a vector.</summary>
+    private static void ReadSeries(ref Utf8JsonReader reader, List<(Dictionary<string, string>, List<RangePoint>)> result)
     {
         Expect(ref reader, JsonTokenType.StartArray);
         while (Next(ref reader) == JsonTokenType.StartObject)
@@ -191,19 +219,28 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
                 else if (reader.ValueTextEquals("values"))
                 {
                     Expect(ref reader, JsonTokenType.StartArray);
-                    while (Next(ref reader) == JsonTokenType.StartArray)
-                    {
-                        Expect(ref reader, JsonTokenType.Number);
-                        var time = reader.GetDouble();
-                        Expect(ref reader, JsonTokenType.String);
-                        points.Add(new RangePoint(time, Value(reader.ValueSpan)));
-                        Expect(ref reader, JsonTokenType.EndArray);
-                    }
+                    while (Next(ref reader) == JsonTokenType.StartArray) points.Add(ReadPair(ref reader));
+                }
+                else if (reader.ValueTextEquals("value"))
+                {
+                    Expect(ref reader, JsonTokenType.StartArray);
+                    points.Add(ReadPair(ref reader));
                 }
                 else Skip(ref reader);
             }
             result.Add((labels, points));
         }
+    }
+
+    /// <summary>The rest of a [time, "value"] pair, its opening bracket read.</summary>
+    private static RangePoint ReadPair(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.Number);
+        var time = reader.GetDouble();
+        Expect(ref reader, JsonTokenType.String);
+        var point = new RangePoint(time, Value(reader.ValueSpan));
+        Expect(ref reader, JsonTokenType.EndArray);
+        return point;
     }
 
     /// <summary>A sample value: Prometheus writes values as strings so that NaN and ±Inf survive JSON.</summary>

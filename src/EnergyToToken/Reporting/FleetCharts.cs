@@ -28,10 +28,10 @@ internal sealed record FleetTimelineView(
         return new FleetTimelineView(
             origin, steps.HorizonSeconds, t.Count,
             steps.Line("output tokens/s", [.. t.Select(s => s.OutputTokens / (s.End - s.Start))]),
-            steps.Line("IT power (all GPUs)", [.. t.Select(s => s.ItWatts)]),
+            steps.Line("IT power", [.. t.Select(s => s.ItWatts)]),
             steps.Line("facility power (IT × PUE)", [.. t.Select(s => s.FacilityWatts)]),
             steps.Line("SM activity U (mean of the GPUs)", [.. t.Select(s => s.U)]),
-            report.Options.FacilityBudgetWatts is { } budget ? steps.Line("power load: facility power ÷ budget", [.. t.Select(s => s.FacilityWatts / budget)]) : null,
+            report.Fleet.BudgetWatts is { } budget ? steps.Line("power load: facility power ÷ budget", [.. t.Select(s => s.FacilityWatts / budget)]) : null,
             shades, steps.LineBinSeconds, shadeBin);
     }
 

@@ -34,34 +34,36 @@ public static class FleetDocument
             new ParagraphBlock($"Prometheus {o.Prometheus}, from {Time(r.From)} to {Time(r.To)}, step {ReportDocument.Number(o.Step)} s; "
                 + $"instances matched to GPUs on the label '{o.Match}', grouped by '{r.GroupLabel}'; PUE "
                 + (o.PueQuery is { } q ? $"from '{q}'" : ReportDocument.Number(o.Pue)) + "; facility budget "
-                + (o.FacilityBudgetWatts is { } b ? ReportDocument.Number(b, "W") : "none") + "."),
+                + (o.FacilityBudgetWatts is { } b ? ReportDocument.Number(b, "W") : "none")
+                + string.Concat(o.GroupBudgets.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"; {p.Key}'s own budget {ReportDocument.Number(p.Value, "W")}"))
+                + $". Energy boundary: {o.Boundary}."),
             new CardBlock(
             [
                 new CardItem("output tokens/s", ReportDocument.Number(r.Fleet.OutputTokensPerSecond), $"{ReportDocument.Count(r.Fleet.OutputTokens)} output tokens"),
-                new CardItem("J per output token", ReportDocument.Number(r.Fleet.JoulesPerOutputToken), "gross: all GPU energy"),
+                new CardItem("J per output token", ReportDocument.Number(r.Fleet.JoulesPerOutputToken), "gross: all energy inside the boundary"),
                 new CardItem("dynamic J per output token", ReportDocument.Number(r.Fleet.DynamicJoulesPerOutputToken), r.Fleet.IdleWatts is { } idle ? $"idle {ReportDocument.Number(idle, "W")} taken out" : "no token-free steps to estimate idle"),
                 new CardItem("binds most", FleetReport.Name(r.Fleet.MostlyBinding), $"{ReportDocument.Number(r.Fleet.BindingShares[r.Fleet.MostlyBinding] * 100)} % of the steps"),
             ]),
             new HeadingBlock(1, "Groups", "groups"),
             new TableBlock(
-                ["group", "instances", "GPUs", "output tokens", "prompt tokens", "output tok/s", "energy (J)", "J/output token", "J/token", "dynamic J/output token", "U", "mean IT W", "peak IT W", "mean facility W", "binds most"],
+                ["group", "instances", "GPUs", "output tokens", "prompt tokens", "output tok/s", "energy (J)", "J/output token", "J/token", "dynamic J/output token", "U", "mean IT W", "peak IT W", "mean facility W", "budget W", "binds most"],
                 [.. groups.Select(g => (IReadOnlyList<string>)
                 [
                     g.Name, ReportDocument.Count(g.Instances.Count), ReportDocument.Count(g.Gpus), ReportDocument.Count(g.OutputTokens), ReportDocument.Count(g.PromptTokens),
                     ReportDocument.Number(g.OutputTokensPerSecond), ReportDocument.Number(g.EnergyJoules), ReportDocument.Number(g.JoulesPerOutputToken), ReportDocument.Number(g.JoulesPerToken),
                     ReportDocument.Number(g.DynamicJoulesPerOutputToken), double.IsNaN(g.MeanU) ? "—" : ReportDocument.Number(g.MeanU * 100) + " %",
-                    ReportDocument.Number(g.MeanItWatts), ReportDocument.Number(g.PeakItWatts), ReportDocument.Number(g.MeanFacilityWatts), FleetReport.Name(g.MostlyBinding),
+                    ReportDocument.Number(g.MeanItWatts), ReportDocument.Number(g.PeakItWatts), ReportDocument.Number(g.MeanFacilityWatts), g.BudgetWatts is { } gb ? ReportDocument.Number(gb) : "—", FleetReport.Name(g.MostlyBinding),
                 ])]),
             new HeadingBlock(1, "Over time", "timeline"),
             new ChartBlock("chart-rate", "Fleet output tokens/s and what bound it", Charts.FleetRate(view),
                 $"All groups' generated tokens in each step ÷ the step, {steps}; shaded where the fleet's binding constraint was power (orange), compute (blue) or both within the tie tolerance (balanced, grey); unshaded where demand bound or there was no data. {view.LineReduction} {view.ShadeReduction}"),
-            new ChartBlock("chart-power", "IT and facility power", Charts.FleetPower(view, o.FacilityBudgetWatts),
-                $"IT power (blue): every GPU's energy in each step ÷ the step, GPUs matched to no instance included; facility power (vermillion): IT power × PUE, the same line where the PUE is 1; "
-                + (o.FacilityBudgetWatts is { } budget ? $"the facility budget {ReportDocument.Number(budget, "W")} as a grey line. " : "no facility budget was given, so none is drawn. ")
+            new ChartBlock("chart-power", "IT and facility power", Charts.FleetPower(view, r.Fleet.BudgetWatts),
+                $"IT power (blue): all energy inside the boundary ({(o.NodeBoundary ? "nodes" : "GPUs")}) in each step ÷ the step, series matched to no instance included; facility power (vermillion): IT power × PUE, the same line where the PUE is 1; "
+                + (r.Fleet.BudgetWatts is { } budget ? $"the fleet's facility budget {ReportDocument.Number(budget, "W")} as a grey line. " : "no facility budget was given, so none is drawn. ")
                 + view.LineReduction),
             new ChartBlock("chart-activity", "The binding rule's two arms: SM activity and power load", Charts.FleetActivity(view, o.Saturation),
                 $"SM activity U (blue, {o.Metrics.SmActive}), the mean of the GPUs that report it, gaps where none does"
-                + (o.FacilityBudgetWatts is not null ? "; the power load (vermillion): facility power ÷ the budget" : "; no facility budget, so no power load")
+                + (r.Fleet.BudgetWatts is not null ? "; the fleet's power load (vermillion): facility power ÷ the fleet's budget" : "; no facility budget, so no power load")
                 + $"; the saturation threshold {ReportDocument.Number(o.Saturation * 100)} % (grey): below it on both arms demand binds, otherwise the higher arm does. {view.LineReduction}"),
             new HeadingBlock(1, "Share of time each constraint binds", "binding"),
             new ChartBlock("chart-bindings", "What bound each group, share of the steps", Charts.FleetBindings(groups),

@@ -8,34 +8,119 @@ public sealed class FleetMathTests
 {
     private static RangePoint[] Points(params double[] values) => values.Select((v, i) => new RangePoint(1000 + i, v)).ToArray();
 
+    private static FleetReport Fold(params RangePoint[] generation)
+    {
+        var options = new FleetOptions { Prometheus = new Uri("http://p/"), From = 1000, To = 1003, Step = 1 };
+        var labels = new Dictionary<string, string> { ["instance"] = "a", ["UUID"] = "GPU-a" };
+        var fleet = new FleetAccumulator(options);
+        fleet.AddGenerationTokens(new RangeSeries(labels, generation));
+        fleet.AddEnergy(new RangeSeries(labels, Points(0, 1000, 2000, 3000)));
+        return fleet.Finish();
+    }
+
     [Fact]
     public void A_counter_reset_in_the_middle_counts_the_new_value_as_Prometheus_increase_does()
     {
         // 100 → 130 (+30), reset to 5 (+5: the restarted process counted from 0), → 25 (+20).
-        var points = Points(100, 130, 5, 25);
-        Assert.Equal(55, CounterMath.Increase(points));
-        Assert.Equal([30, 5, 20], CounterMath.StepIncreases(points, 1000, 1, 3));
+        Assert.Equal(5, CounterMath.Delta(130, 5));
+        var report = Fold(Points(100, 130, 5, 25));
+        Assert.Equal(55, report.Fleet.OutputTokens);
+        Assert.Equal([30, 5, 20], report.Fleet.OutputTokensPerStep);
     }
 
     [Fact]
     public void A_gap_puts_its_increase_in_the_step_that_ends_it_so_the_total_is_kept()
     {
-        RangePoint[] points = [new(1000, 10), new(1003, 40)];
-        Assert.Equal([0, 0, 30], CounterMath.StepIncreases(points, 1000, 1, 3));
-        Assert.Equal([double.NaN, double.NaN, 40], CounterMath.StepGauge(points, 1000, 1, 3));
+        var report = Fold(new RangePoint(1000, 10), new RangePoint(1003, 40));
+        Assert.Equal([0, 0, 30], report.Fleet.OutputTokensPerStep);
+    }
+
+    [Fact]
+    public void Non_finite_samples_and_a_PUE_below_1_are_skipped_with_a_warning()
+    {
+        var options = new FleetOptions { Prometheus = new Uri("http://p/"), From = 1000, To = 1003, Step = 1, PueQuery = "pue", Pue = 1.5 };
+        var labels = new Dictionary<string, string> { ["instance"] = "a", ["UUID"] = "GPU-a", ["__name__"] = "e" };
+        var fleet = new FleetAccumulator(options);
+        fleet.AddGenerationTokens(new RangeSeries(labels, Points(0, 1, 2, 3)));
+        fleet.AddEnergy(new RangeSeries(labels, Points(0, 1000, double.PositiveInfinity, 3000)));
+        fleet.AddPue(new RangeSeries(new Dictionary<string, string>(), Points(1.2, 0, double.PositiveInfinity, 1.2)));
+        var report = fleet.Finish();
+        // The infinite reading is skipped: 0 → 1000 → (skip) → 3000 is still 3 J.
+        Assert.Equal(3, report.Fleet.EnergyJoules, 9);
+        // Steps 0 and 1 have no usable PUE and fall back to --pue 1.5; step 2 has 1.2.
+        // Energy per step: 1 J, nothing (the infinite reading), 2 J (1000 → 3000 mJ).
+        Assert.Equal([1 * 1.5, 0, 2 * 1.2], report.Timeline.Select(s => s.FacilityWatts), new DoubleTolerance());
+        Assert.Contains(report.Warnings, w => w.Contains("1 samples of e were skipped", StringComparison.Ordinal));
+        Assert.Contains(report.Warnings, w => w.Contains("2 samples of the PUE were skipped", StringComparison.Ordinal));
+        EnergyToToken.Tests.Reporting.Schemas.AssertValid(report.ToJson(), "e2t.fleet.v1.schema.json");
+    }
+
+    private sealed class DoubleTolerance : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;
+
+        public int GetHashCode(double obj) => 0;
     }
 
     [Theory]
-    [InlineData(0, 86_400, 1)]
-    [InlineData(0, 100, 15)]
-    [InlineData(5, 5_000_005, 7)]
-    public void Chunks_cover_the_range_on_the_step_grid_under_the_point_limit(double start, double end, double step)
+    [InlineData(1000, 5760)]
+    [InlineData(3, 86_400)]
+    [InlineData(0, 5760)]
+    public async Task Range_queries_are_chunked_contiguously_under_the_answer_and_series_limits(int series, int steps)
     {
-        var chunks = PrometheusRangeClient.Chunks(start, end, step, 10_000);
-        Assert.Equal(start, chunks[0].Start);
-        Assert.Equal(end, chunks[^1].End, 6);
-        foreach (var (s, e) in chunks) Assert.True((e - s) / step + 1 <= PrometheusRangeClient.MaxPointsPerQuery);
-        for (var i = 1; i < chunks.Count; i++) Assert.Equal(chunks[i - 1].End + step, chunks[i].Start, 6);
+        // A loopback server that answers every range query with `series` series, one point per step asked for.
+        var port = PrometheusProcess.FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var asked = new List<(long First, long Last)>();
+        var serve = Task.Run(async () =>
+        {
+            while (true)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+                var form = System.Web.HttpUtility.ParseQueryString(await new StreamReader(context.Request.InputStream).ReadToEndAsync());
+                double F(string key) => double.Parse(form[key]!, System.Globalization.CultureInfo.InvariantCulture);
+                var (first, last) = ((long)Math.Round(F("start") / 15), (long)Math.Round(F("end") / 15));
+                asked.Add((first, last));
+                var body = new System.Text.StringBuilder("""{"status":"success","data":{"resultType":"matrix","result":[""");
+                for (var i = 0; i < series; i++)
+                {
+                    body.Append(i == 0 ? "" : ",").Append(System.Globalization.CultureInfo.InvariantCulture, $$"""{"metric":{"instance":"i{{i}}"},"values":[""");
+                    for (var k = first; k <= last; k++) body.Append(k == first ? "" : ",").Append(System.Globalization.CultureInfo.InvariantCulture, $"[{k * 15},\"{k}\"]");
+                    body.Append("]}");
+                }
+                body.Append("]}}");
+                var bytes = System.Text.Encoding.UTF8.GetBytes(body.ToString());
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        });
+        using var http = new HttpClient();
+        var received = new Dictionary<string, List<double>>();
+        await new PrometheusRangeClient(http, new Uri($"http://127.0.0.1:{port}/")).QueryRangeAsync("x", 0, steps * 15.0, 15,
+            s => (received.TryGetValue(s.Label("instance"), out var l) ? l : received[s.Label("instance")] = []).AddRange(s.Points.Select(p => p.Value)));
+        listener.Stop();
+        await serve;
+
+        // Contiguous, no point asked twice, the first chunk small, no answer over the limits.
+        Assert.Equal(0, asked[0].First);
+        Assert.Equal(steps, asked[^1].Last);
+        for (var i = 1; i < asked.Count; i++) Assert.Equal(asked[i - 1].Last + 1, asked[i].First);
+        Assert.Equal(PrometheusRangeClient.FirstChunkPoints, asked[0].Last + 1);
+        Assert.All(asked, a => Assert.True(a.Last - a.First + 1 <= PrometheusRangeClient.PointsPerChunk));
+        Assert.All(asked, a => Assert.True((a.Last - a.First + 1) * series <= PrometheusRangeClient.PointsPerAnswer));
+        if (series == 0) Assert.All(asked, a => Assert.True(a.Last - a.First + 1 <= PrometheusRangeClient.EmptyChunkPoints));
+        Assert.Equal(series, received.Count);
+        Assert.All(received.Values, points => Assert.Equal(Enumerable.Range(0, steps + 1).Select(k => (double)k), points));
     }
 
     [Theory]
@@ -165,9 +250,9 @@ public sealed class FleetMathTests
     [Fact]
     public void Down_targets_are_named()
     {
-        // "up == 0" returns only the down points: two of the range's four.
-        var up = new RangeSeries(new Dictionary<string, string> { ["job"] = "dcgm", ["instance"] = "h:1" }, Points(0, 0));
+        // count_over_time((up == 0)[...]) counts the down steps: two of the range's four.
+        var up = new RangeSeries(new Dictionary<string, string> { ["job"] = "dcgm", ["instance"] = "h:1" }, Points(2));
         var warning = Assert.Single(FleetQuery.DownTargets([(up, 2)], 4));
-        Assert.Contains("job=\"dcgm\" instance=\"h:1\" was down at 2 of 4 points", warning, StringComparison.Ordinal);
+        Assert.Contains("job=\"dcgm\" instance=\"h:1\" was down in 2 of the range's 4 steps", warning, StringComparison.Ordinal);
     }
 }

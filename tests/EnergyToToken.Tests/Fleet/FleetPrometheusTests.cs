@@ -97,10 +97,10 @@ public sealed class FleetPrometheusTests
         Assert.NotNull(fleet["joulesPerOutputToken"]);
         Assert.Empty(JsonNode.Parse(output)!["warnings"]!.AsArray());
 
-        // Chunked queries join into the same series: three points per chunk gives what one chunk gives.
+        // Chunked queries join into the same series: three points per chunk (two series, six points an answer) gives what one chunk gives.
         using var http = new HttpClient();
         var whole = await new PrometheusRangeClient(http, prometheus.Url).QueryRangeAsync("vllm:generation_tokens_total", from, to, 1);
-        var chunked = await new PrometheusRangeClient(http, prometheus.Url) { PointsPerChunk = 3 }.QueryRangeAsync("vllm:generation_tokens_total", from, to, 1);
+        var chunked = await new PrometheusRangeClient(http, prometheus.Url) { AnswerPoints = 6, FirstPoints = 3 }.QueryRangeAsync("vllm:generation_tokens_total", from, to, 1);
         Assert.Equal(2, chunked.Count);
         foreach (var series in whole)
         {
@@ -111,7 +111,7 @@ public sealed class FleetPrometheusTests
         // The whole evaluation folded from answers of two points each gives the report one answer per query gives.
         var options = new FleetOptions { Prometheus = prometheus.Url, From = from, To = to, Step = 1 };
         var one = await FleetQuery.RunAsync(options, http);
-        var tiny = await FleetQuery.RunAsync(options, new PrometheusRangeClient(http, prometheus.Url) { PointsPerAnswer = 2, FirstChunkPoints = 1 });
+        var tiny = await FleetQuery.RunAsync(options, new PrometheusRangeClient(http, prometheus.Url) { AnswerPoints = 2, FirstPoints = 1 });
         Assert.Equal(one.ToJson(), tiny.ToJson());
         Assert.Equal(outputTokens, one.Fleet.OutputTokens);
 

@@ -133,7 +133,7 @@ public sealed class FleetReportTests
         {
             "Chart in fleet.html: Fleet output tokens/s and what bound it. All groups' generated tokens in each step ÷ the step, 240 steps of 1 s from 2026-11-26T",
             "Lines: every step as it is. Shading: every stretch where the constraint bound.",
-            "Chart in fleet.html: IT and facility power.", "the facility budget 1,000 W as a grey line",
+            "Chart in fleet.html: IT and facility power.", "the fleet's facility budget 1,000 W as a grey line",
             "Chart in fleet.html: The binding rule's two arms", "the saturation threshold 90 % (grey)",
             "Chart in fleet.html: What bound each group, share of the steps.",
         })
