@@ -142,6 +142,18 @@ public sealed class FleetEvaluatorTests
         Assert.Equal(FleetConstraint.Demand, batch.MostlyBinding);
         Assert.Equal(10_000, batch.BudgetWatts);
         Assert.Equal(FleetConstraint.Demand, report.Fleet.MostlyBinding);
+        Assert.Equal(10_520, report.Fleet.BudgetWatts);
+
+        // The shared budget sees only the groups without their own: batch's 100 W against a shared 105 W binds power,
+        // while chat's 500 W sits well inside its own 2 kW and the fleet's 600 W inside 2,105 W.
+        var tight = FleetEvaluator.Evaluate(Options with { GroupBy = "pool", FacilityBudgetWatts = 105, GroupBudgets = new Dictionary<string, double> { ["chat"] = 2_000 } }, data);
+        Assert.Equal(FleetConstraint.Demand, tight.Groups.Single(g => g.Name == "chat").MostlyBinding);
+        Assert.Equal(FleetConstraint.Power, tight.Groups.Single(g => g.Name == "batch").MostlyBinding);
+        Assert.Equal(FleetConstraint.Demand, tight.Fleet.MostlyBinding);
+        // And chat's draw does not count against it: 550 W shared holds batch's 100 W easily, though the fleet draws 600 W.
+        var roomy = FleetEvaluator.Evaluate(Options with { GroupBy = "pool", FacilityBudgetWatts = 550, GroupBudgets = new Dictionary<string, double> { ["chat"] = 520 } }, data);
+        Assert.Equal(FleetConstraint.Demand, roomy.Groups.Single(g => g.Name == "batch").MostlyBinding);
+        Assert.Equal(FleetConstraint.Power, roomy.Groups.Single(g => g.Name == "chat").MostlyBinding);
 
         EnergyToToken.Tests.Reporting.Schemas.AssertValid(report.ToJson(), "e2t.fleet.v1.schema.json");
         var e = Assert.Throws<EnergyToTokenException>(() => FleetEvaluator.Evaluate(Options with { GroupBy = "pool", GroupBudgets = new Dictionary<string, double> { ["chatt"] = 520 } }, data));

@@ -154,7 +154,9 @@ public sealed class FleetMathTests
         const string Cut = """{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1000,"1"],[10""";
         Assert.Contains("not its JSON API", Assert.Throws<EnergyToTokenException>(() => PrometheusRangeClient.Parse(Cut, 200, "x", new Uri("http://p/"))).Message, StringComparison.Ordinal);
         const string Extra = """{"status":"success","warnings":["slow"],"data":{"resultType":"matrix","result":[{"metric":{"a":"\u0041"},"values":[[1000,"2e3"]],"extra":{"x":[1]}}]}}""";
-        var (labels, points) = Assert.Single(PrometheusRangeClient.Parse(Extra, 200, "x", new Uri("http://p/")));
+        var warnings = new SortedSet<string>();
+        var (labels, points) = Assert.Single(PrometheusRangeClient.Parse(Extra, 200, "x", new Uri("http://p/"), warnings));
+        Assert.Equal("Prometheus warned about 'x': slow", Assert.Single(warnings));
         Assert.Equal("A", labels["a"]);
         Assert.Equal(2000, Assert.Single(points).Value);
     }
@@ -231,9 +233,9 @@ public sealed class FleetMathTests
         foreach (var flag in new[] { "--to", "--pue", "--p-facility" }) Assert.Contains(flag, error2, StringComparison.Ordinal);
         var (code3, _, error3) = await FleetPrometheusTests.RunAsync("fleet", "--prometheus", "http://x", "--from", "1000", "--to", "2000",
             "--saturation", "1.5", "--tie-tolerance", "-1", "--group-budget", "chat", "--group-budget", "a=1", "--group-budget", "a=2", "--group-budget", "b=-4",
-            "--node-energy", "x", "--node-power", "y", "--sm-metric", " ");
+            "--node-energy", "x", "--node-power", "y", "--sm-metric", " ", "--match", "k8s.node", "--step", "1.5ms");
         Assert.Equal(1, code3);
-        foreach (var text in new[] { "--saturation", "--tie-tolerance", "'chat' is not NAME=W", "'a' is given twice", "--node-energy or --node-power", "--sm-metric must name" })
+        foreach (var text in new[] { "--saturation", "--tie-tolerance", "'chat' is not NAME=W", "'a' is given twice", "--node-energy or --node-power", "--sm-metric must name", "--match: 'k8s.node' is not a Prometheus label name", "--step must be a whole number of milliseconds" })
             Assert.Contains(text, error3, StringComparison.Ordinal);
     }
 
