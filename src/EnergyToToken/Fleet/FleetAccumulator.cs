@@ -118,18 +118,18 @@ public sealed class FleetAccumulator
         double[]? Energy(Member member) => node ? member.Node : member.Energy;
         var what = node ? "node energy or power" : "GPU energy or power";
         foreach (var (key, member) in _members.Where(p => p.Value.Group is null && Energy(p.Value) is not null))
-            warnings($"{(node ? "Node" : $"{member.Gpus.Count} GPU")} series have {o.Match}=\"{key}\", which no token series has: their energy is in no group's J/token but in the fleet's IT power.");
+            Warn($"{(node ? "Node" : $"{member.Gpus.Count} GPU")} series have {o.Match}=\"{key}\", which no token series has: their energy is in no group's J/token but in the fleet's IT power.");
         foreach (var (kind, count) in _skipped.Where(p => p.Value > 0))
-            warnings($"{count} samples of {kind} were skipped: {(kind == Pue ? "a PUE below 1, or not a finite number" : "not finite numbers (NaN or ±Inf)")}.");
+            Warn($"{count} samples of {kind} were skipped: {(kind == Pue ? "a PUE below 1, or not a finite number" : "not finite numbers (NaN or ±Inf)")}.");
         foreach (var (key, _) in instances.Where(p => Energy(p.Value) is null))
-            warnings($"Instance {o.Match}=\"{key}\" has token series but no {what} series with the same {o.Match}: its tokens count, its energy is missing (is the exporter scraped, and does --match name a label both carry?).");
+            Warn($"Instance {o.Match}=\"{key}\" has token series but no {what} series with the same {o.Match}: its tokens count, its energy is missing (is the exporter scraped, and does --match name a label both carry?).");
 
         var pue = new double[_steps];
         for (var k = 0; k < _steps; k++) pue[k] = _pueCount[k] > 0 ? _pueSum[k] / _pueCount[k] : o.Pue;
         if (o.PueQuery is { } query)
         {
-            if (_pueSeries.Count == 0) warnings($"--pue-query '{query}' returned no series; facility power uses PUE {o.Pue}.");
-            else if (_pueSeries.Count > 1) warnings($"--pue-query returned {_pueSeries.Count} series; their mean is the PUE.");
+            if (_pueSeries.Count == 0) Warn($"--pue-query '{query}' returned no series; facility power uses PUE {o.Pue}.");
+            else if (_pueSeries.Count > 1) Warn($"--pue-query returned {_pueSeries.Count} series; their mean is the PUE.");
         }
 
         var groupNames = instances.Select(p => p.Value.Group!).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -148,7 +148,7 @@ public sealed class FleetAccumulator
         var fleetEnergy = Sum(all.Select(Energy));
         var facilityWatts = Facility(fleetEnergy);
         var shared = (double[])facilityWatts.Clone();
-        foreach (var (name, budgetWatts) in o.GroupBudgets)
+        foreach (var name in o.GroupBudgets.Keys)
         {
             var own = Facility(energies[name]);
             for (var k = 0; k < _steps; k++) shared[k] -= own[k];
@@ -176,7 +176,7 @@ public sealed class FleetAccumulator
         }
         return new FleetReport(o, o.From, o.From + _steps * o.Step, o.GroupLabel, fleet, groups, timeline, _warnings);
 
-        void warnings(string text) => _warnings.Add(text);
+        void Warn(string text) => _warnings.Add(text);
     }
 
     private FleetGroup Summarize(string name, IReadOnlyList<string> instances, int gpus, IReadOnlyList<Member> members, double[] energy,
