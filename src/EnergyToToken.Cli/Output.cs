@@ -23,6 +23,30 @@ internal static class Output
         return console;
     }
 
+    /// <summary>
+    /// Writes a report's files (<c>--out DIR</c>) into the directory, creating it, and returns their paths; a directory
+    /// that cannot be written is one explained failure naming <paramref name="what"/>.
+    /// </summary>
+    public static IReadOnlyList<string> WriteFiles(string directory, string what, IEnumerable<(string File, string Text)> files)
+    {
+        var paths = new List<string>();
+        try
+        {
+            Directory.CreateDirectory(directory);
+            foreach (var (file, text) in files)
+            {
+                var path = Path.Combine(directory, file);
+                File.WriteAllText(path, text);
+                paths.Add(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EnergyToTokenException($"Cannot write {what} to '{directory}': {e.Message} Give a directory you can write to.", e);
+        }
+        return paths;
+    }
+
     /// <summary>Writes an explained failure to stderr, without a stack trace, and returns the failure code.</summary>
     public static int Fail(ParseResult parse, string message)
     {

@@ -79,17 +79,8 @@ internal static class FleetCommand
     /// <summary>Writes fleet.json, fleet.md and fleet.html and names each on stderr, so that <c>--json --out DIR</c> still pipes.</summary>
     private static void Write(ParseResult parse, string directory, FleetReport report, string json)
     {
-        List<(string File, string Text)> files = [(FleetDocument.JsonFile, json + "\n"), .. FleetDocument.Render(report)];
-        try
-        {
-            Directory.CreateDirectory(directory);
-            foreach (var (file, text) in files) File.WriteAllText(Path.Combine(directory, file), text);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnergyToTokenException($"Cannot write the fleet report to '{directory}': {e.Message} Give a directory you can write to.", e);
-        }
-        foreach (var (file, _) in files) parse.InvocationConfiguration.Error.WriteLine(Path.Combine(directory, file));
+        foreach (var path in Output.WriteFiles(directory, "the fleet report", [(FleetDocument.JsonFile, json + "\n"), .. FleetDocument.Render(report)]))
+            parse.InvocationConfiguration.Error.WriteLine(path);
     }
 
     /// <summary>Reads every flag, collecting every problem before failing, so one run names them all.</summary>

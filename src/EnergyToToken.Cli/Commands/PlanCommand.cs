@@ -50,16 +50,7 @@ internal static class PlanCommand
     /// </summary>
     private static void Write(ParseResult parse, string directory, PlanReport report, string json)
     {
-        List<(string File, string Text)> files = [(PlanDocument.JsonFile, json + "\n"), .. PlanDocument.Render(report)];
-        try
-        {
-            Directory.CreateDirectory(directory);
-            foreach (var (file, text) in files) File.WriteAllText(Path.Combine(directory, file), text);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnergyToTokenException($"Cannot write the plan to '{directory}': {e.Message} Give a directory you can write to.", e);
-        }
-        foreach (var (file, _) in files) parse.InvocationConfiguration.Error.WriteLine(Path.Combine(directory, file));
+        foreach (var path in Output.WriteFiles(directory, "the plan", [(PlanDocument.JsonFile, json + "\n"), .. PlanDocument.Render(report)]))
+            parse.InvocationConfiguration.Error.WriteLine(path);
     }
 }

@@ -211,17 +211,6 @@ internal static class PlanSweepCommand
         return null;
     }
 
-    private static void Write(string directory, PlanSweepReport report, string json)
-    {
-        try
-        {
-            Directory.CreateDirectory(directory);
-            File.WriteAllText(Path.Combine(directory, PlanSweepReport.JsonFile), json + "\n");
-            foreach (var (file, text) in report.Render()) File.WriteAllText(Path.Combine(directory, file), text);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EnergyToTokenException($"Cannot write the sweep to '{directory}': {e.Message} Give a directory you can write to.", e);
-        }
-    }
+    private static void Write(string directory, PlanSweepReport report, string json) =>
+        Output.WriteFiles(directory, "the sweep", [(PlanSweepReport.JsonFile, json + "\n"), .. report.Render()]);
 }
