@@ -28,12 +28,6 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
     /// <summary>Points per chunk and series: under Prometheus's limit of 11,000 points per series, with room for the inclusive end.</summary>
     public const int PointsPerChunk = 10_000;
 
-    /// <summary>Points per answer; tests shrink it to exercise chunking against a real server; the constants otherwise.</summary>
-    internal int AnswerPoints { get; init; } = PointsPerAnswer;
-
-    /// <inheritdoc cref="FirstChunkPoints"/>
-    internal int FirstPoints { get; init; } = FirstChunkPoints;
-
     /// <summary>
     /// Points per answer across all its series, the target chunks are sized to. An answer is held whole while it is
     /// parsed, so this bounds the memory one query takes (about 25 bytes a point on the wire): 250,000 points is about 6 MB.
@@ -50,13 +44,19 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
     /// <summary>The largest chunk while a query has returned no series: 1,000 series appearing in it stay near the target.</summary>
     public const int EmptyChunkPoints = 240;
 
+    /// <summary><see cref="PointsPerAnswer"/>, which tests shrink to make a real server's short range take many chunks.</summary>
+    internal int AnswerPoints { get; init; } = PointsPerAnswer;
+
+    /// <summary><see cref="FirstChunkPoints"/>, which tests shrink likewise.</summary>
+    internal int FirstPoints { get; init; } = FirstChunkPoints;
+
     /// <summary>Warnings Prometheus (or Thanos, partial answers) attached to its answers, each once.</summary>
     public IReadOnlyCollection<string> Warnings => _warnings;
 
     private readonly SortedSet<string> _warnings = new(StringComparer.Ordinal);
 
     /// <summary>The size of the chunk after one of <paramref name="current"/> steps, given the most series an answer has had.</summary>
-    public int NextChunkPoints(int current, int mostSeries)
+    private int NextChunkPoints(int current, int mostSeries)
     {
         var fits = mostSeries == 0 ? EmptyChunkPoints : Math.Max(1, AnswerPoints / mostSeries);
         return (int)Math.Clamp(Math.Min(fits, 4L * current), 1, PointsPerChunk);
@@ -85,8 +85,8 @@ public sealed class PrometheusRangeClient(HttpClient http, Uri server)
         }
     }
 
-    /// <summary>Runs the query and returns each series once, its chunks' points joined (for small ranges and tests).</summary>
-    public async Task<IReadOnlyList<RangeSeries>> QueryRangeAsync(string query, double start, double end, double step, CancellationToken cancellationToken = default)
+    /// <summary>Runs the query and returns each series once, its chunks' points joined: the tests' view of what the chunks add up to.</summary>
+    internal async Task<IReadOnlyList<RangeSeries>> QueryRangeAsync(string query, double start, double end, double step, CancellationToken cancellationToken = default)
     {
         var joined = new Dictionary<string, (IReadOnlyDictionary<string, string> Labels, List<RangePoint> Points)>();
         await QueryRangeAsync(query, start, end, step, series =>
